@@ -1,0 +1,84 @@
+# Build, test and re-execute the course book "Normalization and Regularization in Deep
+# Learning". GNU make; on a fresh machine only `python3` is needed: the first target you run
+# creates .venv and installs everything into it.
+#
+#   make book      strict HTML build of the book into _build/html (fails on any warning)
+#   make test      unit tests (tests/), then nbval re-runs every chapter notebook
+#   make execute   re-execute the chapter notebooks in place (after a change in src/)
+#   make help      all targets
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BUILD := _build
+INSTALLED := $(VENV)/.installed
+
+# The chapter notebooks; `make execute NB=chapters/03_batch_norm.ipynb` re-executes one.
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+NB ?= $(NOTEBOOKS)
+
+# jupyter-cache keys a notebook on its cell sources only, so a change in the package the
+# notebooks import would go unnoticed. This stamp is older than any changed src/ file (or a
+# reinstalled venv), and its rule then empties the cache before the book is built.
+SRC_FILES := $(shell find src -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
+SRC_STAMP := $(BUILD)/.src-stamp
+JUPYTER_CACHE := $(BUILD)/.jupyter_cache
+
+# Everything that runs notebooks or the book: no tqdm progress bar in stored or compared
+# outputs (the package shows one to people running a notebook by hand), and a fixed hash
+# seed. Target-specific exports also reach the prerequisites of these targets.
+book test execute: export NORMREG_PROGRESS := 0
+book test execute: export PYTHONHASHSEED := 0
+
+# Kernels that run notebooks must use matplotlib's inline backend: an MPLBACKEND from the
+# caller's shell (Agg is common on headless machines and CI) would silently drop every
+# figure from the outputs, and nbval would then fail on a missing output. The unit tests
+# alone run with Agg.
+NB_ENV := env -u MPLBACKEND
+
+.PHONY: help install book test execute lint clean
+
+help:  ## Show this help
+	@echo "Targets:"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)$$/  make \1\t\2/' | expand -t 18
+	@echo "Variables: VENV=$(VENV)  NB=<notebooks for 'make execute'>"
+
+# ---------------------------------------------------------------------------------------
+# Environment: .venv with the pinned requirements and this package (editable, no deps).
+$(INSTALLED): requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install -e . --no-deps
+	touch $@
+
+install: $(INSTALLED)  ## Create .venv and install requirements.txt and the package
+
+$(SRC_STAMP): $(SRC_FILES) $(INSTALLED)
+	mkdir -p $(BUILD)
+	rm -rf $(JUPYTER_CACHE)
+	touch $@
+
+# ---------------------------------------------------------------------------------------
+book: $(INSTALLED) $(SRC_STAMP)  ## Strict build of the HTML book into _build/html
+	$(NB_ENV) $(VENV)/bin/jupyter-book build . --all -W --keep-going --builder html
+	@echo "Book: $(BUILD)/html/index.html"
+
+test: $(INSTALLED)  ## Unit tests, then nbval on every notebook in chapters/
+	MPLBACKEND=Agg $(PY) -m pytest tests
+	$(NB_ENV) $(PY) -m pytest --nbval chapters --nbval-sanitize-with nbval_sanitize.cfg
+
+execute: $(INSTALLED)  ## Re-execute the notebooks in place (outputs and widget state saved)
+	$(NB_ENV) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=600 \
+	    --ExecutePreprocessor.store_widget_state=True \
+	    $(NB)
+
+lint: $(INSTALLED)  ## ruff check src tests
+	$(VENV)/bin/ruff check src tests
+
+clean:  ## Remove _build (the book and the execution cache); keeps .venv
+	rm -rf $(BUILD)

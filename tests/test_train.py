@@ -1,0 +1,137 @@
+import math
+
+import pytest
+import torch
+
+from normreg import MLP, TrainConfig, fit
+from normreg.data import Dataset
+from normreg.train import History, evaluate
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """A small, easy 3-class problem: Gaussian blobs in 8 dimensions."""
+    g = torch.Generator().manual_seed(0)
+    centers = 3 * torch.randn(3, 8, generator=g)
+
+    def sample(n):
+        y = torch.randint(0, 3, (n,), generator=g)
+        return centers[y] + torch.randn(n, 8, generator=g), y
+
+    (x_train, y_train), (x_test, y_test) = sample(300), sample(100)
+    return Dataset(x_train, y_train, x_test, y_test)
+
+
+def small_model(seed=0, **kwargs):
+    return MLP(in_features=8, width=32, depth=2, out_features=3,
+               generator=torch.Generator().manual_seed(seed), **kwargs)
+
+
+def test_the_loop_lowers_the_loss(blobs):
+    history = fit(small_model(), blobs, TrainConfig(steps=200, lr=0.05, batch_size=30,
+                                                    eval_every=50))
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert history.final("test_acc") > 0.9
+    assert not history.diverged
+
+
+def test_history_format(blobs):
+    config = TrainConfig(steps=120, lr=0.05, batch_size=30, eval_every=50, record_layers=True)
+    history = fit(small_model(), blobs, config)
+    assert history.step == [0, 50, 100, 120]
+    for metric in History.METRICS:
+        assert len(getattr(history, metric)) == 4
+    assert len(history.batch_loss) == 120
+    assert len(history.weight_norm) == 4 and len(history.weight_norm[0]) == 3  # 2 blocks + head
+    assert history.weight_change[0] == [0.0, 0.0, 0.0]
+    assert all(d > 0 for d in history.weight_change[-1])
+    assert history.final("train_loss") == history.train_loss[-1]
+    assert "train loss" in history.summary()
+    with pytest.raises(ValueError, match="metric must be one of"):
+        history.final("loss")
+
+
+def test_first_record_is_the_untrained_model(blobs):
+    model = small_model()
+    before = evaluate(model, blobs.x_train, blobs.y_train)
+    history = fit(model, blobs, TrainConfig(steps=10, lr=0.05, eval_every=50))
+    assert (history.train_loss[0], history.train_acc[0]) == pytest.approx(before)
+
+
+def test_same_seed_same_run(blobs):
+    config = TrainConfig(steps=60, lr=0.05, batch_size=25, seed=3)
+    a = fit(small_model(), blobs, config)
+    b = fit(small_model(), blobs, config)
+    assert a.batch_loss == b.batch_loss
+    c = fit(small_model(), blobs, TrainConfig(steps=60, lr=0.05, batch_size=25, seed=4))
+    assert c.batch_loss != a.batch_loss
+
+
+def test_divergence_is_detected_and_stops_training(blobs):
+    model = small_model(c=50.0)
+    history = fit(model, blobs, TrainConfig(steps=100, lr=1e3, eval_every=10))
+    assert history.diverged and history.diverged_at < 100
+    assert len(history.batch_loss) == history.diverged_at
+    assert math.isnan(history.final("train_loss"))
+    assert history.summary().startswith("diverged at step")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_every_optimizer_trains(blobs, optimizer):
+    config = TrainConfig(steps=100, lr=0.01, optimizer=optimizer, momentum=0.0, batch_size=30)
+    history = fit(small_model(), blobs, config)
+    assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_a_given_optimizer_is_used(blobs):
+    model = small_model()
+    frozen = torch.optim.SGD(model.parameters(), lr=0.0)
+    before = [p.clone() for p in model.parameters()]
+    fit(model, blobs, TrainConfig(steps=5, lr=1.0), optimizer=frozen)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
+
+
+def test_mse_loss_is_half_the_squared_error_to_one_hot(blobs):
+    model = small_model()
+    loss, _ = evaluate(model, blobs.x_test, blobs.y_test, loss="mse")
+    with torch.no_grad():
+        logits = model(blobs.x_test)
+    target = torch.nn.functional.one_hot(blobs.y_test, 3).float()
+    assert loss == pytest.approx(0.5 * ((logits - target) ** 2).sum(1).mean().item(), rel=1e-6)
+
+
+def test_evaluate_restores_the_mode(blobs):
+    model = small_model(dropout=0.5)
+    model.train()
+    evaluate(model, blobs.x_test, blobs.y_test)
+    assert model.training
+    model.eval()
+    evaluate(model, blobs.x_test, blobs.y_test)
+    assert not model.training
+
+
+def test_no_progress_output_when_disabled(blobs, capsys, monkeypatch):
+    monkeypatch.setenv("NORMREG_PROGRESS", "0")
+    fit(small_model(), blobs, TrainConfig(steps=20, lr=0.05))
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_progress_bar_when_asked(blobs, capsys):
+    fit(small_model(), blobs, TrainConfig(steps=20, lr=0.05), progress=True)
+    assert "training" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(steps=0), "steps must be an int >= 1, got 0"),
+    (dict(batch_size=1.5), "batch_size must be an int >= 1, got 1.5"),
+    (dict(lr=0), "lr must be a positive finite number, got 0"),
+    (dict(lr=float("inf")), "lr must be a positive finite number, got inf"),
+    (dict(optimizer="lbfgs"), r"optimizer must be one of \('sgd', 'adam', 'adamw'\), got 'lbfgs'"),
+    (dict(loss="hinge"), r"loss must be one of \('cross_entropy', 'mse'\), got 'hinge'"),
+    (dict(momentum=1.0), r"momentum must be in \[0, 1\), got 1.0"),
+    (dict(weight_decay=-1e-4), "weight_decay must be >= 0, got -0.0001"),
+])
+def test_bad_config_raises(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
