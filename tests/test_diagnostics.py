@@ -3,8 +3,14 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from normreg.diagnostics import (activation_norms, layer_stats, predicted_activation_norms,
-                                 predicted_gradient_norms, weight_distances, weight_norms)
+from normreg.diagnostics import (
+    activation_norms,
+    layer_stats,
+    predicted_activation_norms,
+    predicted_gradient_norms,
+    weight_distances,
+    weight_norms,
+)
 from normreg.models import MLP
 
 
@@ -35,7 +41,7 @@ def test_layer_stats_equal_a_hand_computation(model_and_batch):
     stats = layer_stats(model, x, y)
     np.testing.assert_allclose(stats.activation, [rms(z.detach()) for z in zs], rtol=1e-6)
     np.testing.assert_allclose(stats.activation_grad, [rms(z.grad) for z in zs], rtol=1e-6)
-    expected = [l.weight.grad.double().norm().item() / len(x) for l in model.linears()]
+    expected = [lin.weight.grad.double().norm().item() / len(x) for lin in model.linears()]
     np.testing.assert_allclose(stats.weight_grad, expected, rtol=1e-6)
     np.testing.assert_allclose(activation_norms(model, x), stats.activation, rtol=1e-6)
 
@@ -50,10 +56,10 @@ def test_layer_stats_leave_grads_and_hooks_untouched(model_and_batch):
 
 def test_weight_norms_and_distances(model_and_batch):
     model, _, _ = model_and_batch
-    initial = [l.weight.detach().clone() for l in model.linears()]
+    initial = [lin.weight.detach().clone() for lin in model.linears()]
     with torch.no_grad():
         model.linears()[1].weight.add_(1.0)
-    expected = [torch.linalg.norm(l.weight).item() for l in model.linears()]
+    expected = [torch.linalg.norm(lin.weight).item() for lin in model.linears()]
     np.testing.assert_allclose(weight_norms(model), expected, rtol=1e-6)
     distances = weight_distances(model, initial)
     assert distances[0] == 0 and distances[2] == 0

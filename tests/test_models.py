@@ -8,7 +8,7 @@ from normreg.models import MLP, MLPConfig
 def test_shapes_and_layer_count():
     model = MLP(depth=3, width=20, in_features=12, out_features=4)
     assert len(model.blocks) == 3 and len(model.linears()) == 4
-    assert [tuple(l.weight.shape) for l in model.linears()] == [(20, 12), (20, 20), (20, 20),
+    assert [tuple(lin.weight.shape) for lin in model.linears()] == [(20, 12), (20, 20), (20, 20),
                                                                  (4, 20)]
     assert model(torch.randn(5, 12)).shape == (5, 4)
 
@@ -25,7 +25,7 @@ def test_initialization_follows_c_and_biases_start_at_zero():
 def test_generator_makes_construction_reproducible():
     a = MLP(depth=2, width=8, in_features=4, generator=torch.Generator().manual_seed(1))
     b = MLP(depth=2, width=8, in_features=4, generator=torch.Generator().manual_seed(1))
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 def test_block_without_slots_is_linear_then_activation():

@@ -8,10 +8,12 @@ from normreg import set_seed
 
 
 def test_set_seed_seeds_every_generator():
-    g1 = set_seed(7)
-    a = (random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=g1).item())
-    g2 = set_seed(7)
-    b = (random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=g2).item())
+    def draw(generator):
+        return (random.random(), np.random.rand(), torch.rand(1).item(),
+                torch.rand(1, generator=generator).item())
+
+    a = draw(set_seed(7))
+    b = draw(set_seed(7))
     assert a == b
     set_seed(8)
     assert torch.rand(1).item() != a[2]

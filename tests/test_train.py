@@ -88,7 +88,7 @@ def test_a_given_optimizer_is_used(blobs):
     frozen = torch.optim.SGD(model.parameters(), lr=0.0)
     before = [p.clone() for p in model.parameters()]
     fit(model, blobs, TrainConfig(steps=5, lr=1.0), optimizer=frozen)
-    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters(), strict=True))
 
 
 def test_mse_loss_is_half_the_squared_error_to_one_hot(blobs):

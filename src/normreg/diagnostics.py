@@ -8,8 +8,8 @@ ratio chapter 1 derives. Weight norms are Frobenius norms.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -79,11 +79,12 @@ def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LayerStat
         per_example = F.cross_entropy(logits, y, reduction="none")  # (N,)
         # Gradients of the per-example losses (their sum), so each row is d loss_k / d z^(k).
         activations = [x] + outputs
-        grads = torch.autograd.grad(per_example.sum(), activations + [l.weight for l in linears])
+        weights = [layer.weight for layer in linears]
+        grads = torch.autograd.grad(per_example.sum(), activations + weights)
     finally:
         for h in handles:
             h.remove()
-        for p, g in zip(model.parameters(), saved):
+        for p, g in zip(model.parameters(), saved, strict=True):
             p.grad = g
     n_act = len(activations)
     n = x.shape[0]
@@ -129,7 +130,7 @@ def weight_distances(model: nn.Module | Iterable[nn.Module],
         raise ValueError(f"expected {len(layers)} initial weights (one per linear layer), got "
                          f"{len(initial)}")
     return [(layer.weight.double() - w0.double()).norm().item()
-            for layer, w0 in zip(layers, initial)]
+            for layer, w0 in zip(layers, initial, strict=True)]
 
 
 def predicted_activation_norms(norm0: float, widths: Sequence[int], c: float) -> np.ndarray:

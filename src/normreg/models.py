@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -90,8 +91,7 @@ class MLP(nn.Module):
             config = MLPConfig(**{**config.__dict__, **overrides})
         self.config = config
         widths = [config.in_features] + [config.width] * config.depth
-        self.blocks = nn.ModuleList(self._block(n_in, n_out) for n_in, n_out in
-                                    zip(widths[:-1], widths[1:]))
+        self.blocks = nn.ModuleList(self._block(n_in, n_out) for n_in, n_out in pairwise(widths))
         self.head = nn.Linear(config.width, config.out_features)
         self.reset_parameters(generator)
 
