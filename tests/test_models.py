@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from normreg.models import MLP, MLPConfig
+from normreg.nn import BatchNorm1d, LayerNorm1d
 
 
 def test_shapes_and_layer_count():
@@ -33,7 +34,7 @@ def test_block_without_slots_is_linear_then_activation():
     assert [type(m) for m in block] == [nn.Linear, nn.Tanh]
 
 
-@pytest.mark.parametrize("norm, cls", [("layer", nn.LayerNorm), ("batch", nn.BatchNorm1d)])
+@pytest.mark.parametrize("norm, cls", [("layer", LayerNorm1d), ("batch", BatchNorm1d)])
 def test_norm_slot_is_after_the_nonlinearity_by_default_and_movable(norm, cls):
     after = MLP(depth=2, width=8, in_features=4, norm=norm).blocks[1]
     assert [type(m) for m in after] == [nn.Linear, nn.ReLU, cls]

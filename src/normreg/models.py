@@ -23,15 +23,16 @@ import torch
 from torch import nn
 
 from normreg.init import scaled_normal_
+from normreg.nn import BatchNorm1d, LayerNorm1d
 
 __all__ = ["MLPConfig", "MLP", "ACTIVATIONS", "NORMS", "NORM_POSITIONS"]
 
 # name -> class; each is called with no arguments.
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
-# name -> factory called with the number of features. torch's layers fill the slot until the
-# book's own from-scratch layers (chapters 2 and 3) take their place.
-NORMS: dict[str, type[nn.Module]] = {"layer": nn.LayerNorm, "batch": nn.BatchNorm1d}
+# name -> factory called with the number of features: the book's from-scratch layers
+# (chapters 2 and 3), drop-in twins of torch.nn.LayerNorm and torch.nn.BatchNorm1d.
+NORMS: dict[str, type[nn.Module]] = {"layer": LayerNorm1d, "batch": BatchNorm1d}
 
 NORM_POSITIONS = ("after", "before")
 

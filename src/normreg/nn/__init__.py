@@ -1,0 +1,10 @@
+"""From-scratch layers, each a drop-in twin of its ``torch.nn`` counterpart.
+
+- :class:`LayerNorm1d`  (``torch.nn.LayerNorm`` on (N, dim) input): normalizes each row
+- :class:`BatchNorm1d`  (``torch.nn.BatchNorm1d`` on (N, dim) input): normalizes each column
+"""
+
+from normreg.nn.batchnorm import BatchNorm1d
+from normreg.nn.layernorm import LayerNorm1d
+
+__all__ = ["BatchNorm1d", "LayerNorm1d"]
