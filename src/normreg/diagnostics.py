@@ -25,6 +25,7 @@ __all__ = [
     "weight_distances",
     "predicted_activation_norms",
     "predicted_gradient_norms",
+    "norm_only_accuracy",
 ]
 
 
@@ -151,3 +152,38 @@ def predicted_gradient_norms(grad_last: float, depth: int, c: float) -> np.ndarr
     gradient norm by c / 2, whatever the widths; ``grad_last`` is the norm at z_depth.
     """
     return grad_last * np.sqrt(c / 2) ** np.arange(depth, -1, -1)
+
+
+def norm_only_accuracy(norms_train: torch.Tensor, y_train: torch.Tensor,
+                       norms_test: torch.Tensor, y_test: torch.Tensor) -> float:
+    """Test accuracy of a classifier that sees only one number per example: its norm.
+
+    A one-dimensional Gaussian class-conditional model: each class k gets the mean and
+    standard deviation of the training norms of its examples, and a test example goes to the
+    class under which its norm is most likely (equal class priors). Classes whose training
+    norms are all equal (standard deviation 0, as after layer normalization) cannot be told
+    apart, and the rule then predicts the first of the tied classes: chance level.
+
+    Shapes: norms (N,), labels (N,) int64.
+    """
+    for name, t in (("norms_train", norms_train), ("norms_test", norms_test)):
+        if t.dim() != 1:
+            raise ValueError(f"{name} must be 1D (one norm per example), got shape "
+                             f"{tuple(t.shape)}")
+    if y_train.shape != norms_train.shape or y_test.shape != norms_test.shape:
+        raise ValueError(f"expected one label per norm, got {tuple(y_train.shape)} labels for "
+                         f"{tuple(norms_train.shape)} norms and {tuple(y_test.shape)} for "
+                         f"{tuple(norms_test.shape)}")
+    classes = torch.unique(y_train)
+    a, b = norms_train.double(), norms_test.double()
+    means = torch.stack([a[y_train == k].mean() for k in classes])  # (K,)
+    stds = torch.stack([a[y_train == k].std() for k in classes])  # (K,)
+    # Relative to the spread of all norms: a spread far below rounding error counts as none.
+    floor = 1e-6 * max(a.abs().max().item(), 1e-12)
+    if bool((stds <= floor).all()):
+        predictions = torch.full_like(y_test, int(classes[0]))
+    else:
+        stds = stds.clamp_min(floor)
+        log_lik = -0.5 * ((b[:, None] - means) / stds) ** 2 - stds.log()  # (N_test, K)
+        predictions = classes[log_lik.argmax(dim=1)]
+    return (predictions == y_test).double().mean().item()
