@@ -135,3 +135,26 @@ def test_progress_bar_when_asked(blobs, capsys):
 def test_bad_config_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
+
+
+def test_evaluate_in_batches_matches_all_at_once(blobs):
+    model = small_model()
+    whole = evaluate(model, blobs.x_test, blobs.y_test)
+    batched = evaluate(model, blobs.x_test, blobs.y_test, batch_size=30)  # 100 = 3 * 30 + 10
+    assert batched == pytest.approx(whole, rel=1e-5)
+
+
+def test_train_mode_evaluation_uses_batch_statistics_and_changes_nothing(blobs):
+    model = small_model(norm="batch")
+    fit(model, blobs, TrainConfig(steps=30, lr=0.05, batch_size=20))
+    model.eval()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    eval_mode = evaluate(model, blobs.x_test, blobs.y_test)
+    train_mode = evaluate(model, blobs.x_test, blobs.y_test, mode="train", batch_size=4)
+    assert train_mode != eval_mode  # batch statistics of 4 examples differ from running ones
+    assert not model.training
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    with pytest.raises(ValueError, match="mode must be 'eval' or 'train', got 'test'"):
+        evaluate(model, blobs.x_test, blobs.y_test, mode="test")
+    with pytest.raises(ValueError, match="batch_size must be None or an int >= 1, got 0"):
+        evaluate(model, blobs.x_test, blobs.y_test, batch_size=0)

@@ -6,6 +6,7 @@ loops over minibatches.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import sys
@@ -120,18 +121,37 @@ def _loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             loss: str = "cross_entropy") -> tuple[float, float]:
-    """Loss and accuracy of ``model`` on (x, y), in eval mode; the model's mode is restored."""
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy",
+             *, mode: str = "eval", batch_size: int | None = None) -> tuple[float, float]:
+    """Loss and accuracy of ``model`` on (x, y); the model and its buffers are left as they were.
+
+    Args:
+        mode: ``"eval"`` (the default: running statistics, no dropout) or ``"train"``, which
+            evaluates a copy of the model in train mode, so that batch normalization uses the
+            statistics of each evaluation batch, as during training.
+        batch_size: evaluate in consecutive batches of this size (None: all at once); the
+            loss and accuracy are averaged over all examples.
+    """
+    if mode not in ("eval", "train"):
+        raise ValueError(f"mode must be 'eval' or 'train', got {mode!r}")
+    n = x.shape[0]
+    size = n if batch_size is None else batch_size
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"batch_size must be None or an int >= 1, got {batch_size!r}")
+    if mode == "train":
+        model = copy.deepcopy(model)  # batch norm would update the original's running statistics
     was_training = model.training
-    model.eval()
+    model.train(mode == "train")
+    total_loss, correct = 0.0, 0
     try:
-        logits = model(x)  # (N, classes)
-        value = _loss(logits, y, loss).item()
-        accuracy = (logits.argmax(dim=1) == y).float().mean().item()
+        for start in range(0, n, size):
+            logits = model(x[start:start + size])  # (B, classes)
+            target = y[start:start + size]
+            total_loss += _loss(logits, target, loss).item() * len(target)
+            correct += (logits.argmax(dim=1) == target).sum().item()
     finally:
         model.train(was_training)
-    return value, accuracy
+    return total_loss / n, correct / n
 
 
 def _progress_enabled(progress: bool | None) -> bool:
