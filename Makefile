@@ -30,8 +30,8 @@ JUPYTER_CACHE := $(BUILD)/.jupyter_cache
 # Everything that runs notebooks or the book: no tqdm progress bar in stored or compared
 # outputs (the package shows one to people running a notebook by hand), and a fixed hash
 # seed. Target-specific exports also reach the prerequisites of these targets.
-book test execute seeds: export NORMREG_PROGRESS := 0
-book test execute seeds: export PYTHONHASHSEED := 0
+book test execute seeds solutions: export NORMREG_PROGRESS := 0
+book test execute seeds solutions: export PYTHONHASHSEED := 0
 
 # Kernels that run notebooks must use matplotlib's inline backend: an MPLBACKEND from the
 # caller's shell (Agg is common on headless machines and CI) would silently drop every
@@ -39,7 +39,7 @@ book test execute seeds: export PYTHONHASHSEED := 0
 # alone run with Agg.
 NB_ENV := env -u MPLBACKEND
 
-.PHONY: help install book test execute seeds lint clean
+.PHONY: help install book test execute seeds solutions bench lint clean
 
 help:  ## Show this help
 	@echo "Targets:"
@@ -88,6 +88,13 @@ seeds: $(INSTALLED)  ## Re-run every notebook with other seeds (SEEDS="1 2"), ch
 	    $(NB_ENV) $(VENV)/bin/papermill --no-progress-bar -k python3 -p SEED $$s \
 	        "$$nb" "$(BUILD)/seeds/$$(basename "$$nb" .ipynb)-seed$$s.ipynb" > /dev/null; \
 	done; done
+
+# The exercise solutions are code in the notebooks' markdown, which nbval does not run.
+solutions: $(INSTALLED)  ## Run every exercise solution after its chapter's code
+	$(PY) tests/run_solutions.py $(NB)
+
+bench: $(INSTALLED)  ## Time the normalization layers against autograd and torch (a benchmark, not a test)
+	$(PY) -m normreg.bench
 
 lint: $(INSTALLED)  ## ruff check src tests
 	$(VENV)/bin/ruff check src tests

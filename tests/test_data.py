@@ -55,3 +55,14 @@ def test_inputs_are_standardized_with_training_statistics(data):
 def test_bad_sizes_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         load_mnist(**kwargs)
+
+
+def test_random_labels_replace_only_the_training_labels(data):
+    from normreg.data import with_random_labels
+
+    noisy = with_random_labels(data, seed=1)
+    assert torch.equal(noisy.x_train, data.x_train) and torch.equal(noisy.y_test, data.y_test)
+    agreement = (noisy.y_train == data.y_train).float().mean().item()
+    assert 0.07 < agreement < 0.13  # chance agreement: 1 in 10
+    assert torch.equal(noisy.y_train, with_random_labels(data, seed=1).y_train)
+    assert set(noisy.y_train.tolist()) == set(range(10))

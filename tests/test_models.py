@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from normreg.models import MLP, MLPConfig
-from normreg.nn import BatchNorm1d, LayerNorm1d
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm1d
 
 
 def test_shapes_and_layer_count():
@@ -45,7 +45,7 @@ def test_norm_slot_is_after_the_nonlinearity_by_default_and_movable(norm, cls):
 def test_dropout_slot_ends_each_block():
     model = MLP(depth=2, width=8, in_features=4, norm="layer", dropout=0.3)
     for block in model.blocks:
-        assert isinstance(block[-1], nn.Dropout) and block[-1].p == 0.3
+        assert isinstance(block[-1], Dropout) and block[-1].p == 0.3
 
 
 def test_overrides_on_a_config():

@@ -12,7 +12,9 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-__all__ = ["Dataset", "load_mnist", "mnist_arrays", "N_CLASSES", "N_PER_CLASS"]
+__all__ = [
+    "Dataset", "load_mnist", "mnist_arrays", "with_random_labels", "N_CLASSES", "N_PER_CLASS",
+]
 
 N_CLASSES = 10
 N_PER_CLASS = 500
@@ -103,3 +105,14 @@ def load_mnist(n_train_per_class: int = 400, n_test_per_class: int = 100,
         x_test=features(test_idx),
         y_test=torch.from_numpy(labels[test_idx]),
     )
+
+
+def with_random_labels(data: Dataset, seed: int = 0) -> Dataset:
+    """The same images with training labels drawn uniformly at random (the test set untouched).
+
+    The experiment of Zhang et al. (2017): a network that fits these labels has memorized them,
+    since they carry no information about the images.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, N_CLASSES, data.y_train.shape, generator=generator)
+    return Dataset(data.x_train, labels, data.x_test, data.y_test)

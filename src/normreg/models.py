@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from normreg.init import scaled_normal_
-from normreg.nn import BatchNorm1d, LayerNorm1d
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm1d
 
 __all__ = ["MLPConfig", "MLP", "ACTIVATIONS", "NORMS", "NORM_POSITIONS"]
 
@@ -103,7 +103,7 @@ class MLP(nn.Module):
             position = 2 if cfg.norm_position == "after" else 1
             layers.insert(position, NORMS[cfg.norm](n_out))
         if cfg.dropout > 0:
-            layers.append(nn.Dropout(cfg.dropout))
+            layers.append(Dropout(cfg.dropout))
         return nn.Sequential(*layers)
 
     @torch.no_grad()

@@ -2,9 +2,11 @@
 
 - :class:`LayerNorm1d`  (``torch.nn.LayerNorm`` on (N, dim) input): normalizes each row
 - :class:`BatchNorm1d`  (``torch.nn.BatchNorm1d`` on (N, dim) input): normalizes each column
+- :class:`Dropout`      (``torch.nn.Dropout``): inverted dropout
 """
 
 from normreg.nn.batchnorm import BatchNorm1d
+from normreg.nn.dropout import Dropout
 from normreg.nn.layernorm import LayerNorm1d
 
-__all__ = ["BatchNorm1d", "LayerNorm1d"]
+__all__ = ["BatchNorm1d", "Dropout", "LayerNorm1d"]

@@ -27,12 +27,9 @@ import torch
 from torch import nn
 
 from normreg.nn._checks import check_dim, check_eps, check_input, check_momentum
+from normreg.nn._standardize import standardize, standardize_backward, stats_dtype
 
 __all__ = ["BatchNorm1d", "batch_norm", "batch_norm_naive"]
-
-
-def _stats_dtype(x: torch.Tensor) -> torch.dtype:
-    return torch.float64 if x.dtype == torch.float64 else torch.float32
 
 
 class _BatchNormTrainFunction(torch.autograd.Function):
@@ -40,33 +37,17 @@ class _BatchNormTrainFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        dtype = x.dtype
-        x = x.to(_stats_dtype(x))
-        mean = x.mean(dim=0)  # (D,): one mean per column (feature)
-        centered = x - mean  # (N, D)
-        var = centered.pow(2).mean(dim=0)  # (D,), biased: divide by N
-        rstd = torch.rsqrt(var + eps)  # (D,)
-        x_hat = centered * rstd  # (N, D): each column has mean 0, variance 1
-        y = x_hat
-        if weight is not None:
-            y = x_hat * weight.to(x_hat.dtype) + bias.to(x_hat.dtype)
+        y, x_hat, rstd, mean, var = standardize(x, 0, eps, weight, bias)  # each column
         ctx.save_for_backward(x_hat, rstd, weight)
-        ctx.input_dtype = dtype
+        ctx.input_dtype = x.dtype
+        mean, var = mean.squeeze(0), var.squeeze(0)  # (1, D) -> (D,)
         ctx.mark_non_differentiable(mean, var)
-        return y.to(dtype), mean, var
+        return y.to(x.dtype), mean, var
 
     @staticmethod
     def backward(ctx, grad_y, _grad_mean, _grad_var):
         x_hat, rstd, weight = ctx.saved_tensors
-        grad_y = grad_y.to(x_hat.dtype)
-        grad_weight = grad_bias = None
-        if weight is not None:
-            grad_weight = (grad_y * x_hat).sum(dim=0).to(weight.dtype)  # (D,)
-            grad_bias = grad_y.sum(dim=0).to(weight.dtype)  # (D,)
-            g = grad_y * weight.to(x_hat.dtype)  # dL/dx_hat, (N, D)
-        else:
-            g = grad_y
-        grad_x = rstd * (g - g.mean(dim=0) - x_hat * (g * x_hat).mean(dim=0))  # (N, D)
+        grad_x, grad_weight, grad_bias = standardize_backward(grad_y, x_hat, rstd, weight, 0)
         return grad_x.to(ctx.input_dtype), grad_weight, grad_bias, None
 
 
@@ -169,7 +150,7 @@ class BatchNorm1d(nn.Module):
         shift = -self.running_mean * scale  # (D,)
         if self.affine:
             scale, shift = scale * self.weight, shift * self.weight + self.bias
-        stats = _stats_dtype(x)
+        stats = stats_dtype(x)
         return (x.to(stats) * scale.to(stats) + shift.to(stats)).to(dtype)
 
     def extra_repr(self) -> str:

@@ -25,45 +25,23 @@ import torch
 from torch import nn
 
 from normreg.nn._checks import check_dim, check_eps, check_input
+from normreg.nn._standardize import standardize, standardize_backward
 
 __all__ = ["LayerNorm1d", "layer_norm", "layer_norm_naive"]
-
-
-def _stats_dtype(x: torch.Tensor) -> torch.dtype:
-    """Statistics in float32 at least: half-precision sums lose too many digits."""
-    return torch.float64 if x.dtype == torch.float64 else torch.float32
 
 
 class _LayerNormFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        dtype = x.dtype
-        x = x.to(_stats_dtype(x))
-        mean = x.mean(dim=1, keepdim=True)  # (N, 1): one mean per row
-        centered = x - mean  # (N, D)
-        var = centered.pow(2).mean(dim=1, keepdim=True)  # (N, 1), biased: divide by D
-        rstd = torch.rsqrt(var + eps)  # (N, 1)
-        x_hat = centered * rstd  # (N, D): each row has mean 0, variance 1
-        y = x_hat
-        if weight is not None:
-            y = x_hat * weight.to(x_hat.dtype) + bias.to(x_hat.dtype)  # (D,) broadcast over rows
+        y, x_hat, rstd, _, _ = standardize(x, 1, eps, weight, bias)  # each row: x_hat (N, D)
         ctx.save_for_backward(x_hat, rstd, weight)
-        ctx.input_dtype = dtype
-        return y.to(dtype)
+        ctx.input_dtype = x.dtype
+        return y.to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad_y):
         x_hat, rstd, weight = ctx.saved_tensors
-        grad_y = grad_y.to(x_hat.dtype)
-        grad_weight = grad_bias = None
-        if weight is not None:
-            grad_weight = (grad_y * x_hat).sum(dim=0).to(weight.dtype)  # (D,)
-            grad_bias = grad_y.sum(dim=0).to(weight.dtype)  # (D,)
-            g = grad_y * weight.to(x_hat.dtype)  # dL/dx_hat, (N, D)
-        else:
-            g = grad_y
-        grad_x = rstd * (g - g.mean(dim=1, keepdim=True)
-                         - x_hat * (g * x_hat).mean(dim=1, keepdim=True))  # (N, D)
+        grad_x, grad_weight, grad_bias = standardize_backward(grad_y, x_hat, rstd, weight, 1)
         return grad_x.to(ctx.input_dtype), grad_weight, grad_bias, None
 
 
