@@ -6,10 +6,12 @@ matrices* only. The decay policy of the whole book lives in :func:`decayed`:
 - weights of ``nn.Linear`` layers decay: they set the scale of each layer's map;
 - biases do not: a bias shifts a unit's input and does not make the function more complex in
   the sense the penalty is after, and decaying it only pulls the units toward being off;
-- the scale and shift of normalization layers do not: the layer after a normalization is
-  invariant to the scale of the weights before it, so decaying those weights changes nothing
-  the function computes, and decaying the normalization's own ``weight`` fights the very scale
-  the network needs.
+- the scale and shift of normalization layers do not: the scale sets on purpose the size that
+  the normalization removed, and decaying it pulls every unit's output toward zero.
+
+A weight matrix followed by a normalization layer does decay under this policy, although the
+function hardly depends on its scale; there the decay mainly changes the effective learning
+rate (chapter 4).
 
 :func:`param_groups` turns the policy into optimizer parameter groups.
 """
