@@ -184,3 +184,16 @@ def test_hand_derived_backward_equals_autograd_of_the_formula():
     auto = torch.autograd.grad((batch_norm_naive(x, w, b) * upstream).sum(), (x, w, b))
     for h, a in zip(hand, auto, strict=True):
         torch.testing.assert_close(h, a)
+
+
+def test_reset_parameters_restores_identity_affine_and_fresh_statistics():
+    layer = BatchNorm1d(3)
+    with torch.no_grad():
+        layer.weight.fill_(2.0)
+        layer.bias.fill_(1.0)
+    layer(torch.randn(5, 3))
+    layer.reset_parameters()
+    assert torch.equal(layer.weight, torch.ones(3)) and torch.equal(layer.bias, torch.zeros(3))
+    assert torch.equal(layer.running_mean, torch.zeros(3))
+    assert torch.equal(layer.running_var, torch.ones(3)) and layer.num_batches_tracked.item() == 0
+    assert BatchNorm1d(3, affine=False).weight is None

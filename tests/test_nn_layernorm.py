@@ -134,3 +134,13 @@ def test_hand_derived_backward_equals_autograd_of_the_formula():
     auto = torch.autograd.grad((layer_norm_naive(x, w, b) * upstream).sum(), (x, w, b))
     for h, a in zip(hand, auto, strict=True):
         torch.testing.assert_close(h, a)
+
+
+def test_reset_parameters_restores_identity_affine():
+    layer = LayerNorm1d(3)
+    with torch.no_grad():
+        layer.weight.fill_(2.0)
+        layer.bias.fill_(1.0)
+    layer.reset_parameters()
+    assert torch.equal(layer.weight, torch.ones(3)) and torch.equal(layer.bias, torch.zeros(3))
+    LayerNorm1d(3, affine=False).reset_parameters()  # nothing to reset, no error

@@ -52,3 +52,22 @@ def standardize_backward(grad_y: torch.Tensor, x_hat: torch.Tensor, rstd: torch.
     mean_gx = (g * x_hat).mean(dim=dim, keepdim=True)
     grad_x = rstd * (g - mean_g - x_hat * mean_gx)  # (N, D)
     return grad_x, grad_weight, grad_bias
+
+
+def register_affine(module: torch.nn.Module, dim: int, affine: bool) -> None:
+    """Give ``module`` a per-feature scale ``weight`` (ones) and shift ``bias`` (zeros), or None."""
+    module.affine = bool(affine)
+    if module.affine:
+        module.weight = torch.nn.Parameter(torch.ones(dim))
+        module.bias = torch.nn.Parameter(torch.zeros(dim))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def reset_affine(module: torch.nn.Module) -> None:
+    """Scale back to 1 and shift to 0 (no-op without affine parameters)."""
+    if module.affine:
+        with torch.no_grad():
+            module.weight.fill_(1.0)
+            module.bias.zero_()

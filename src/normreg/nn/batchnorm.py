@@ -27,7 +27,13 @@ import torch
 from torch import nn
 
 from normreg.nn._checks import check_dim, check_eps, check_input, check_momentum
-from normreg.nn._standardize import standardize, standardize_backward, stats_dtype
+from normreg.nn._standardize import (
+    register_affine,
+    reset_affine,
+    standardize,
+    standardize_backward,
+    stats_dtype,
+)
 
 __all__ = ["BatchNorm1d", "batch_norm", "batch_norm_naive"]
 
@@ -101,13 +107,7 @@ class BatchNorm1d(nn.Module):
         self.dim = check_dim(dim)
         self.eps = check_eps(eps)
         self.momentum = check_momentum(momentum)
-        self.affine = bool(affine)
-        if self.affine:
-            self.weight = nn.Parameter(torch.ones(dim))
-            self.bias = nn.Parameter(torch.zeros(dim))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_affine(self, dim, affine)
         self.register_buffer("running_mean", torch.zeros(dim))
         self.register_buffer("running_var", torch.ones(dim))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
@@ -119,9 +119,7 @@ class BatchNorm1d(nn.Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            nn.init.ones_(self.weight)
-            nn.init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.dim, "BatchNorm1d")

@@ -25,7 +25,12 @@ import torch
 from torch import nn
 
 from normreg.nn._checks import check_dim, check_eps, check_input
-from normreg.nn._standardize import standardize, standardize_backward
+from normreg.nn._standardize import (
+    register_affine,
+    reset_affine,
+    standardize,
+    standardize_backward,
+)
 
 __all__ = ["LayerNorm1d", "layer_norm", "layer_norm_naive"]
 
@@ -84,18 +89,10 @@ class LayerNorm1d(nn.Module):
         super().__init__()
         self.dim = check_dim(dim)
         self.eps = check_eps(eps)
-        self.affine = bool(affine)
-        if self.affine:
-            self.weight = nn.Parameter(torch.ones(dim))
-            self.bias = nn.Parameter(torch.zeros(dim))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_affine(self, dim, affine)
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            nn.init.ones_(self.weight)
-            nn.init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.dim, "LayerNorm1d")
