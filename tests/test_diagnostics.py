@@ -104,3 +104,20 @@ def test_predictions_have_the_closed_form():
                                [2.0, 2.0 * 0.5 ** 0.5, 1.0])
     np.testing.assert_allclose(predicted_activation_norms(1.0, [100, 400], 2.0), [1.0, 2.0])
     np.testing.assert_allclose(predicted_gradient_norms(1.0, 2, 8.0), [4.0, 2.0, 1.0])
+
+
+def test_norm_only_accuracy_separates_classes_by_norm_and_not_without_it():
+    from normreg.diagnostics import norm_only_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    y_train, y_test = torch.arange(3).repeat(100), torch.arange(3).repeat(50)
+    # three classes whose norms differ clearly: the rule recovers the class from the norm alone
+    separated = lambda y: 10.0 * (y + 1) + torch.randn(len(y), generator=g)  # noqa: E731
+    assert norm_only_accuracy(separated(y_train), y_train, separated(y_test), y_test) > 0.95
+    # identical norms (as after layer norm) carry nothing: chance level, 1 in 3
+    same = lambda y: torch.full((len(y),), 10.0)  # noqa: E731
+    assert norm_only_accuracy(same(y_train), y_train, same(y_test), y_test) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match=r"norms_train must be 1D .* got shape \(300, 1\)"):
+        norm_only_accuracy(same(y_train)[:, None], y_train, same(y_test), y_test)
+    with pytest.raises(ValueError, match="expected one label per norm"):
+        norm_only_accuracy(same(y_train), y_train[:5], same(y_test), y_test)

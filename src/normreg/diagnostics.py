@@ -8,7 +8,8 @@ ratio chapter 1 derives. Weight norms are Frobenius norms.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,14 +48,22 @@ def _rms_norm(t: torch.Tensor) -> float:
     return math.sqrt(t.detach().double().pow(2).sum(dim=1).mean().item())
 
 
-def _blocks(model: nn.Module) -> Sequence[nn.Module]:
+@contextmanager
+def _block_outputs(model: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Record the output of each of ``model.blocks`` during the forward passes in the block."""
     blocks = getattr(model, "blocks", None)
     if blocks is None:
         raise ValueError(
             f"expected a model with a .blocks list of hidden blocks (such as normreg.MLP), got "
             f"{type(model).__name__}"
         )
-    return blocks
+    outputs: list[torch.Tensor] = []
+    handles = [b.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for b in blocks]
+    try:
+        yield outputs
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LayerStats:
@@ -62,33 +71,22 @@ def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LayerStat
 
     Runs one forward and one backward pass of the cross-entropy loss of (x, y) through
     ``model`` (an :class:`~normreg.models.MLP`, or any module with ``.blocks``) in its current
-    mode, with forward hooks on the blocks. The parameters' ``.grad`` are left as they were.
+    mode, with forward hooks on the blocks. The gradients are taken with ``torch.autograd.grad``,
+    so the parameters' ``.grad`` are left as they were.
 
     Shapes: x (N, in_features), y (N,).
     """
-    blocks = _blocks(model)
     if x.dim() != 2 or y.shape != (x.shape[0],):
         raise ValueError(f"expected x of shape (N, features) and y of shape (N,), got "
                          f"{tuple(x.shape)} and {tuple(y.shape)}")
-    outputs: list[torch.Tensor] = []
-    handles = [b.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for b in blocks]
     x = x.detach().clone().requires_grad_(True)
-    linears = linear_layers(model)
-    saved = [p.grad for p in model.parameters()]
-    try:
-        logits = model(x)
-        per_example = F.cross_entropy(logits, y, reduction="none")  # (N,)
-        # Gradients of the per-example losses (their sum), so each row is d loss_k / d z^(k).
-        activations = [x] + outputs
-        weights = [layer.weight for layer in linears]
-        grads = torch.autograd.grad(per_example.sum(), activations + weights)
-    finally:
-        for h in handles:
-            h.remove()
-        for p, g in zip(model.parameters(), saved, strict=True):
-            p.grad = g
-    n_act = len(activations)
-    n = x.shape[0]
+    weights = [layer.weight for layer in linear_layers(model)]
+    with _block_outputs(model) as outputs:
+        per_example = F.cross_entropy(model(x), y, reduction="none")  # (N,)
+    # Gradients of the per-example losses (their sum), so each row is d loss_k / d z^(k).
+    activations = [x] + outputs
+    grads = torch.autograd.grad(per_example.sum(), activations + weights)
+    n_act, n = len(activations), x.shape[0]
     return LayerStats(
         activation=np.array([_rms_norm(a) for a in activations]),
         activation_grad=np.array([_rms_norm(g) for g in grads[:n_act]]),
@@ -99,14 +97,8 @@ def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LayerStat
 @torch.no_grad()
 def activation_norms(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """``sqrt(mean_k ||z_i^(k)||^2)`` for i = 0 (the input) .. depth, shape (depth + 1,)."""
-    blocks = _blocks(model)
-    outputs: list[torch.Tensor] = []
-    handles = [b.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for b in blocks]
-    try:
+    with _block_outputs(model) as outputs:
         model(x)
-    finally:
-        for h in handles:
-            h.remove()
     return np.array([_rms_norm(a) for a in [x] + outputs])
 
 
