@@ -66,3 +66,18 @@ def test_random_labels_replace_only_the_training_labels(data):
     assert 0.07 < agreement < 0.13  # chance agreement: 1 in 10
     assert torch.equal(noisy.y_train, with_random_labels(data, seed=1).y_train)
     assert set(noisy.y_train.tolist()) == set(range(10))
+
+
+def test_label_noise_redraws_about_the_asked_fraction(data):
+    from normreg.data import with_label_noise, with_random_labels
+
+    noisy = with_label_noise(data, 0.4, seed=3)
+    changed = (noisy.y_train != data.y_train).float().mean().item()
+    # a label is redrawn with probability 0.4 and then changes with probability 0.9
+    assert changed == pytest.approx(0.36, abs=0.03)
+    assert torch.equal(noisy.x_train, data.x_train) and torch.equal(noisy.y_test, data.y_test)
+    assert torch.equal(with_label_noise(data, 0.0).y_train, data.y_train)
+    assert torch.equal(with_label_noise(data, 1.0, seed=2).y_train,
+                       with_random_labels(data, seed=2).y_train)
+    with pytest.raises(ValueError, match=r"fraction must be a number in \[0, 1\], got 1.5"):
+        with_label_noise(data, 1.5)

@@ -66,3 +66,14 @@ def test_bad_probability_raises(p):
 def test_non_tensor_input_raises():
     with pytest.raises(TypeError, match="Dropout expected a torch.Tensor, got list"):
         Dropout(0.5)([1.0, 2.0])
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
+def test_variance_after_a_linear_map_is_p_over_one_minus_p(p):
+    # y = W D(z): each term W_ij z_j m_j / (1 - p), m_j ~ Bernoulli(1 - p) independent, so
+    # Var y_i = p / (1 - p) * sum_j W_ij^2 z_j^2 (the formula chapter 5 plots).
+    weight, z = torch.randn(3, 40, dtype=torch.float64), torch.randn(40, dtype=torch.float64)
+    layer = Dropout(p)
+    samples = torch.stack([weight @ layer(z) for _ in range(20000)])
+    predicted = p / (1 - p) * (weight**2 * z**2).sum(dim=1)
+    torch.testing.assert_close(samples.var(dim=0), predicted, rtol=0.05, atol=0)

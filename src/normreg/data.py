@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    "Dataset", "load_mnist", "mnist_arrays", "with_random_labels", "N_CLASSES", "N_PER_CLASS",
+    "Dataset", "load_mnist", "mnist_arrays", "with_label_noise", "with_random_labels", "N_CLASSES",
+    "N_PER_CLASS",
 ]
 
 N_CLASSES = 10
@@ -111,8 +112,27 @@ def with_random_labels(data: Dataset, seed: int = 0) -> Dataset:
     """The same images with training labels drawn uniformly at random (the test set untouched).
 
     The experiment of Zhang et al. (2017): a network that fits these labels has memorized them,
-    since they carry no information about the images.
+    since they carry no information about the images. Same as ``with_label_noise(data, 1.0)``.
     """
+    return with_label_noise(data, 1.0, seed=seed)
+
+
+def with_label_noise(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """The same images with a random ``fraction`` of the training labels redrawn uniformly.
+
+    Each training label is, independently with probability ``fraction``, replaced by a label
+    drawn uniformly from the 10 classes (so about ``fraction / 10`` of the redrawn labels keep
+    their true value); the test set is untouched. A network that fits such a training set exactly
+    has memorized the noise, which is the setting where explicit regularization such as dropout
+    (chapter 5) visibly helps.
+    """
+    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) \
+            or not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be a number in [0, 1], got {fraction!r}")
     generator = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, N_CLASSES, data.y_train.shape, generator=generator)
+    random_labels = torch.randint(0, N_CLASSES, data.y_train.shape, generator=generator)
+    if fraction == 1.0:
+        return Dataset(data.x_train, random_labels, data.x_test, data.y_test)
+    redraw = torch.rand(data.y_train.shape, generator=generator) < fraction
+    labels = torch.where(redraw, random_labels, data.y_train)
     return Dataset(data.x_train, labels, data.x_test, data.y_test)
