@@ -48,3 +48,20 @@ def test_plot_training_smooths_and_marks_divergence():
     assert top == pytest.approx(1.0)
     assert ax.get_xlabel() == "update step"
     plt.close(fig)
+
+
+def test_plot_heatmap_writes_every_value_in_a_contrasting_colour():
+    import numpy as np
+
+    from normreg.plotting import plot_heatmap
+
+    fig, ax = plt.subplots()
+    table = np.array([[0.0, 1.0], [0.5, np.nan]])
+    plot_heatmap(ax, table, ["a", "b"], ["x", "y"])
+    texts = {t.get_text(): t.get_color() for t in ax.texts}
+    assert set(texts) == {"0.00", "1.00", "0.50"}  # nan left blank
+    assert texts["0.00"] == "white" and texts["1.00"] == "black"  # dark and light cells
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    with pytest.raises(ValueError, match="2 row and 3 column labels"):
+        plot_heatmap(ax, table, ["a", "b"], ["x", "y", "z"])
+    plt.close(fig)

@@ -158,3 +158,30 @@ def test_train_mode_evaluation_uses_batch_statistics_and_changes_nothing(blobs):
         evaluate(model, blobs.x_test, blobs.y_test, mode="test")
     with pytest.raises(ValueError, match="batch_size must be None or an int >= 1, got 0"):
         evaluate(model, blobs.x_test, blobs.y_test, batch_size=0)
+
+
+def test_callback_values_are_recorded_at_every_evaluation(blobs):
+    model = small_model()
+    seen = []
+
+    def callback(m):
+        assert m is model
+        seen.append(m.training)
+        return {"first_weight": m.blocks[0][0].weight[0, 0].item(), "constant": 3}
+
+    history = fit(model, blobs, TrainConfig(steps=20, batch_size=10, eval_every=5),
+                  callback=callback)
+    assert history.step == [0, 5, 10, 15, 20]
+    assert history.extra["constant"] == [3.0] * 5
+    assert history.extra["first_weight"][-1] == pytest.approx(model.blocks[0][0].weight[0, 0].item())
+    assert len(set(history.extra["first_weight"])) == 5  # the weight moved between evaluations
+
+
+def test_loss_value_names_the_book_losses():
+    from normreg.train import loss_value
+
+    logits, y = torch.zeros(4, 3), torch.tensor([0, 1, 2, 0])
+    assert loss_value(logits, y).item() == pytest.approx(math.log(3))
+    assert loss_value(logits, y, "mse").item() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        loss_value(logits, y, "hinge")

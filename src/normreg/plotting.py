@@ -15,7 +15,7 @@ import numpy as np
 
 from normreg.train import History
 
-__all__ = ["COLORS", "use_style", "color", "plot_layers", "plot_training"]
+__all__ = ["COLORS", "use_style", "color", "plot_layers", "plot_training", "plot_heatmap"]
 
 # Okabe & Ito (2008), "Color Universal Design"; black last, for reference lines.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -86,3 +86,32 @@ def plot_training(ax: plt.Axes, runs: Mapping[str, History], *, metric: str = "b
                     marker="x", markersize=9, markeredgewidth=2, color=color(i),
                     linestyle="none", clip_on=False)
     ax.set_xlabel("update step")
+
+
+def plot_heatmap(ax: plt.Axes, table: np.ndarray, row_labels: Sequence, col_labels: Sequence,
+                 *, vmin: float = 0.0, vmax: float = 1.0, fmt: str = "{:.2f}",
+                 cmap: str = "cividis") -> mpl.image.AxesImage:
+    """A table (rows x cols) as an annotated heatmap; nan cells are left blank.
+
+    ``cividis`` is the default colour map: it reads the same with the common colour-vision
+    deficiencies and in greyscale. Each value is written in its cell, in black or white,
+    whichever contrasts with the cell's colour.
+    """
+    table = np.asarray(table, dtype=float)
+    if table.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"table has shape {table.shape}, but there are {len(row_labels)} row "
+                         f"and {len(col_labels)} column labels")
+    image = ax.imshow(table, vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(len(col_labels)), [str(c) for c in col_labels])
+    ax.set_yticks(range(len(row_labels)), [str(r) for r in row_labels])
+    ax.grid(False)
+    colormap = mpl.colormaps[cmap]
+    for i in range(table.shape[0]):
+        for j in range(table.shape[1]):
+            if np.isnan(table[i, j]):
+                continue
+            r, g, b, _ = colormap((table[i, j] - vmin) / (vmax - vmin))
+            text = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+            ax.text(j, i, fmt.format(table[i, j]), ha="center", va="center", color=text,
+                    fontsize=9)
+    return image

@@ -10,6 +10,7 @@ import copy
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -19,7 +20,8 @@ from torch.nn import functional as F
 from normreg.data import Dataset
 from normreg.diagnostics import weight_distances, weight_norms
 
-__all__ = ["TrainConfig", "History", "fit", "evaluate", "make_optimizer", "LOSSES", "OPTIMIZERS"]
+__all__ = ["TrainConfig", "History", "fit", "evaluate", "loss_value", "make_optimizer", "LOSSES",
+           "OPTIMIZERS"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 LOSSES = ("cross_entropy", "mse")
@@ -66,7 +68,8 @@ class History:
     loop appends to ``step``, ``train_loss``, ``train_acc``, ``test_loss`` and ``test_acc``,
     measured on the full sets in eval mode, and, if asked, to ``weight_norm`` and
     ``weight_change`` (one list per evaluation, one entry per linear layer: ||W_i||_F and
-    ||W_i - W_i^(0)||_F). ``diverged_at`` is the update at which the loss stopped being finite,
+    ||W_i - W_i^(0)||_F). ``extra[name]`` holds what a ``callback`` of :func:`fit` returned
+    under ``name``, one value per evaluation. ``diverged_at`` is the update at which the loss stopped being finite,
     or None; training stops there.
     """
 
@@ -78,6 +81,7 @@ class History:
     batch_loss: list[float] = field(default_factory=list)
     weight_norm: list[list[float]] = field(default_factory=list)
     weight_change: list[list[float]] = field(default_factory=list)
+    extra: dict[str, list[float]] = field(default_factory=dict)
     diverged_at: int | None = None
 
     METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -110,6 +114,14 @@ def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def loss_value(logits: torch.Tensor, y: torch.Tensor, kind: str = "cross_entropy") -> torch.Tensor:
+    """The mean loss of the book: ``"cross_entropy"``, or ``"mse"``, 1/2 the squared error to
+    the one-hot targets summed over classes, averaged over the N examples (logits (N, C))."""
+    if kind not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
+    return _loss(logits, y, kind)
 
 
 def _loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
@@ -169,7 +181,8 @@ def _progress_enabled(progress: bool | None) -> bool:
 
 def fit(model: nn.Module, data: Dataset, config: TrainConfig,
         optimizer: torch.optim.Optimizer | None = None,
-        progress: bool | None = None) -> History:
+        progress: bool | None = None,
+        callback: Callable[[nn.Module], dict[str, float]] | None = None) -> History:
     """Train ``model`` on ``data.x_train`` with minibatches, as ``config`` says.
 
     Args:
@@ -179,6 +192,9 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig,
         optimizer: an optimizer over ``model``'s parameters to use instead of the one
             ``config`` names (``config.lr`` etc. are then ignored).
         progress: show a tqdm bar; None decides as described in ``_progress_enabled``.
+        callback: called with the model at every evaluation step (after the metrics); each
+            ``name: value`` it returns is appended to ``history.extra[name]``. Chapter 7
+            records the sharpness of the loss this way. It must leave the model as it found it.
 
     Returns:
         The run's :class:`History`.
@@ -201,6 +217,9 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig,
         if config.record_layers:
             history.weight_norm.append(weight_norms(linears))
             history.weight_change.append(weight_distances(linears, initial))
+        if callback is not None:
+            for name, value in callback(model).items():
+                history.extra.setdefault(name, []).append(float(value))
 
     steps = range(config.steps)
     if _progress_enabled(progress):

@@ -3,10 +3,12 @@
 - :class:`LayerNorm1d`  (``torch.nn.LayerNorm`` on (N, dim) input): normalizes each row
 - :class:`BatchNorm1d`  (``torch.nn.BatchNorm1d`` on (N, dim) input): normalizes each column
 - :class:`Dropout`      (``torch.nn.Dropout``): inverted dropout
+- :class:`NoisyBatchNorm1d` batch norm plus Santurkar et al.'s injected non-stationary noise
 """
 
 from normreg.nn.batchnorm import BatchNorm1d
 from normreg.nn.dropout import Dropout
 from normreg.nn.layernorm import LayerNorm1d
+from normreg.nn.noisy import NoisyBatchNorm1d
 
-__all__ = ["BatchNorm1d", "Dropout", "LayerNorm1d"]
+__all__ = ["BatchNorm1d", "Dropout", "LayerNorm1d", "NoisyBatchNorm1d"]
