@@ -26,9 +26,9 @@ def test_internal_covariate_shift_by_hand(norm):
     # by hand for the last layer (the head): step every hidden block, recompute the head's grad
     params = list(model.parameters())
     grads = torch.autograd.grad(F.cross_entropy(model(x), y), params)
-    head_before = next(g for p, g in zip(params, grads) if p is model.head.weight)
+    head_before = next(g for p, g in zip(params, grads, strict=True) if p is model.head.weight)
     with torch.no_grad():
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=True):
             if all(p is not q for q in model.head.parameters()):
                 p.sub_(0.1 * g)
     (head_after,) = torch.autograd.grad(F.cross_entropy(model(x), y), [model.head.weight])

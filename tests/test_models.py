@@ -60,7 +60,8 @@ def test_overrides_on_a_config():
     (dict(c=0), "c must be a positive finite number, got 0"),
     (dict(c=-2.0), "c must be a positive finite number, got -2.0"),
     (dict(activation="gelu"), r"activation must be one of \['relu', 'tanh'\], got 'gelu'"),
-    (dict(norm="group"), r"norm must be None or one of \['batch', 'layer', 'noisy_batch'\], got 'group'"),
+    (dict(norm="group"),
+     r"norm must be None or one of \['batch', 'layer', 'noisy_batch'\], got 'group'"),
     (dict(norm_position="middle"), r"norm_position must be one of .*, got 'middle'"),
     (dict(dropout=1.0), r"dropout must be a probability in \[0, 1\), got 1.0"),
 ])

@@ -26,13 +26,16 @@ __all__ = ["TRAINED_ACCURACY", "grid_points", "run_grid", "grid_table"]
 # (chance is 0.1 on the 10 balanced classes).
 TRAINED_ACCURACY = 0.5
 
+# The keys of a record that are results, not factors.
+RESULTS = ("train_acc", "test_acc", "diverged", "trained")
+
 
 def grid_points(factors: dict[str, Sequence]) -> list[dict]:
     """Every combination of the factor values, as dicts, the last factor varying fastest."""
     if not factors or any(len(values) == 0 for values in factors.values()):
         raise ValueError(f"factors must map each name to a non-empty list, got {factors!r}")
     names = list(factors)
-    return [dict(zip(names, combo)) for combo in itertools.product(*factors.values())]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*factors.values())]
 
 
 def run_grid(factors: dict[str, Sequence] | list[dict], make_run: Callable[[dict], tuple[nn.Module,
@@ -86,7 +89,8 @@ def grid_table(records: list[dict], rows: str, cols: str, value: str = "test_acc
     """A (len(row values), len(col values)) table of ``value`` over two factors.
 
     Records that match ``where`` (factor -> required value) are grouped by their ``rows`` and
-    ``cols`` values (numeric values sorted, others in order of appearance), and each group is reduced with ``reduce`` ("max": the best the other
+    ``cols`` values (numeric values sorted, others in order of appearance), and each group
+    is reduced with ``reduce`` ("max": the best the other
     factors allow, or "mean"); a diverged run counts as accuracy 0 and ``trained`` as 0 or 1.
     A cell with no record is nan.
     """
@@ -96,8 +100,8 @@ def grid_table(records: list[dict], rows: str, cols: str, value: str = "test_acc
         raise ValueError("records is empty")
     for name in (rows, cols, *(where or {})):
         if name not in records[0]:
-            raise ValueError(f"{name!r} is not a factor of these records; factors: "
-                             f"{[k for k in records[0] if k not in ('train_acc', 'test_acc', 'diverged', 'trained')]}")
+            factors = [k for k in records[0] if k not in RESULTS]
+            raise ValueError(f"{name!r} is not a factor of these records; factors: {factors}")
     selected = [r for r in records if all(r[k] == v for k, v in (where or {}).items())]
     row_values, col_values = _values(records, rows), _values(records, cols)
     table = np.full((len(row_values), len(col_values)), np.nan)

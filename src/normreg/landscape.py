@@ -62,14 +62,14 @@ def internal_covariate_shift(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     probe = copy.deepcopy(model)
     params = list(probe.parameters())
     grads = torch.autograd.grad(loss_value(probe(x), y, loss), params)
-    by_param = dict(zip(params, grads))
+    by_param = dict(zip(params, grads, strict=True))
     before = [by_param[_linear(layer).weight] for layer in _layers(probe)]
     out: dict[str, list[float]] = {"distance": [], "relative": [], "cosine": []}
     for i in range(len(layers)):
         moved = copy.deepcopy(probe)
         with torch.no_grad():
-            for layer, original in zip(_layers(moved)[:i], _layers(probe)[:i]):
-                for p, q in zip(layer.parameters(), original.parameters()):
+            for layer, original in zip(_layers(moved)[:i], _layers(probe)[:i], strict=True):
+                for p, q in zip(layer.parameters(), original.parameters(), strict=True):
                     p.sub_(lr * by_param[q])
         weight = _linear(_layers(moved)[i]).weight
         (after,) = torch.autograd.grad(loss_value(moved(x), y, loss), [weight])
@@ -100,7 +100,7 @@ def loss_along_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     out: dict[str, list[float]] = {"loss": [], "grad_change": [], "beta": []}
     for eta in step_sizes:
         with torch.no_grad():
-            for p, p0, gp in zip(params, start, g):
+            for p, p0, gp in zip(params, start, g, strict=True):
                 p.copy_(p0 - eta * gp)
         value = loss_value(probe(x), y, loss)
         new_g = torch.cat([t.reshape(-1) for t in torch.autograd.grad(value, params)])

@@ -69,8 +69,8 @@ class History:
     measured on the full sets in eval mode, and, if asked, to ``weight_norm`` and
     ``weight_change`` (one list per evaluation, one entry per linear layer: ||W_i||_F and
     ||W_i - W_i^(0)||_F). ``extra[name]`` holds what a ``callback`` of :func:`fit` returned
-    under ``name``, one value per evaluation. ``diverged_at`` is the update at which the loss stopped being finite,
-    or None; training stops there.
+    under ``name``, one value per evaluation. ``diverged_at`` is the update at which the loss
+    stopped being finite, or None; training stops there.
     """
 
     step: list[int] = field(default_factory=list)
