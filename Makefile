@@ -39,7 +39,20 @@ book test execute seeds solutions: export PYTHONHASHSEED := 0
 # alone run with Agg.
 NB_ENV := env -u MPLBACKEND
 
-.PHONY: help install book test execute seeds solutions bench lint clean
+# The book serves its own JavaScript (MathJax, RequireJS, the ipywidgets HTML manager), so
+# that it reads offline: pinned in book/js/package-lock.json, installed with npm from the
+# registry and copied into book/_static/vendor, which Sphinx copies into the HTML.
+JS_DIR := book/js
+VENDOR := book/_static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+WIDGET_FONTS := book/_extra/chapters/@jupyter-widgets/html-manager/dist
+
+# The browser test drives Debian's Chromium (a test tool's own browser download does not
+# work offline); installed with apt-get when it is missing.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install book test browser execute seeds solutions bench lint clean
 
 help:  ## Show this help
 	@echo "Targets:"
@@ -62,14 +75,38 @@ $(SRC_STAMP): $(SRC_FILES) $(INSTALLED)
 	rm -rf $(JUPYTER_CACHE)
 	touch $@
 
+$(VENDOR_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	npm ci --prefix $(JS_DIR) --no-audit --no-fund --ignore-scripts
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/@jupyter-widgets/html-manager/dist
+	cp -r $(JS_DIR)/node_modules/mathjax/es5 $(VENDOR)/mathjax
+	cp $(JS_DIR)/node_modules/requirejs/require.js $(VENDOR)/require.js
+	cp -r $(JS_DIR)/node_modules/@jupyter-widgets/html-manager/dist/. \
+	    $(VENDOR)/@jupyter-widgets/html-manager/dist/
+	# The widget stylesheet asks for its icon fonts relative to the page, and every page
+	# with widgets is in chapters/: html_extra_path puts a copy there.
+	rm -rf $(WIDGET_FONTS) && mkdir -p $(WIDGET_FONTS)
+	cp $(JS_DIR)/node_modules/@jupyter-widgets/html-manager/dist/*.{woff2,woff,ttf,eot,svg} \
+	    $(WIDGET_FONTS)/
+	touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
 # ---------------------------------------------------------------------------------------
-book: $(INSTALLED) $(SRC_STAMP)  ## Strict build of the HTML book into _build/html
+book: $(INSTALLED) $(SRC_STAMP) $(VENDOR_STAMP)  ## Strict build of the HTML book into _build/html
 	$(NB_ENV) $(VENV)/bin/jupyter-book build . --all -W --keep-going --builder html
 	@echo "Book: $(BUILD)/html/index.html"
 
-test: $(INSTALLED)  ## Unit tests, then nbval on every notebook in chapters/
-	MPLBACKEND=Agg $(PY) -m pytest tests
+test: $(INSTALLED)  ## Unit tests, nbval on every notebook, the strict book build, the browser test
+	MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser
 	$(NB_ENV) $(PY) -m pytest --nbval chapters --nbval-sanitize-with nbval_sanitize.cfg
+	$(MAKE) book
+	$(MAKE) browser
+
+browser: $(INSTALLED) $(CHROMIUM)  ## Open every page of the built book in headless Chromium and check it
+	test -f $(BUILD)/html/index.html || $(MAKE) book
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/browser
 
 execute: $(INSTALLED)  ## Re-execute the notebooks in place (outputs and widget state saved)
 	$(NB_ENV) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
