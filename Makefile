@@ -17,7 +17,7 @@ BUILD := _build
 INSTALLED := $(VENV)/.installed
 
 # The chapter notebooks; `make execute NB=chapters/03_batch_norm.ipynb` re-executes one.
-NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb)) book/speed.ipynb
 NB ?= $(NOTEBOOKS)
 
 # jupyter-cache keys a notebook on its cell sources only, so a change in the package the
@@ -30,14 +30,20 @@ JUPYTER_CACHE := $(BUILD)/.jupyter_cache
 # Everything that runs notebooks or the book: no tqdm progress bar in stored or compared
 # outputs (the package shows one to people running a notebook by hand), and a fixed hash
 # seed. Target-specific exports also reach the prerequisites of these targets.
-book test execute seeds solutions: export NORMREG_PROGRESS := 0
-book test execute seeds solutions: export PYTHONHASHSEED := 0
+book test execute seeds solutions bench: export NORMREG_PROGRESS := 0
+book test execute seeds solutions bench: export PYTHONHASHSEED := 0
 
 # Kernels that run notebooks must use matplotlib's inline backend: an MPLBACKEND from the
 # caller's shell (Agg is common on headless machines and CI) would silently drop every
 # figure from the outputs, and nbval would then fail on a missing output. The unit tests
 # alone run with Agg.
 NB_ENV := env -u MPLBACKEND
+
+# nbval re-runs every notebook (the chapters and the appendix page) and compares its text
+# outputs with the stored ones. ONE_THREAD gives each kernel a single thread.
+NBVAL := $(NB_ENV) $(PY) -m pytest --nbval chapters book/speed.ipynb --nbval-sanitize-with nbval_sanitize.cfg
+ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+BENCH_RESULTS := book/bench/results.json
 
 # The book serves its own JavaScript (MathJax, RequireJS, the ipywidgets HTML manager), so
 # that it reads offline: pinned in book/js/package-lock.json, installed with npm from the
@@ -98,9 +104,15 @@ book: $(INSTALLED) $(SRC_STAMP) $(VENDOR_STAMP)  ## Strict build of the HTML boo
 	$(NB_ENV) $(VENV)/bin/jupyter-book build . --all -W --keep-going --builder html
 	@echo "Book: $(BUILD)/html/index.html"
 
-test: $(INSTALLED)  ## Unit tests, nbval on every notebook, the strict book build, the browser test
-	MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser
-	$(NB_ENV) $(PY) -m pytest --nbval chapters --nbval-sanitize-with nbval_sanitize.cfg
+test: $(INSTALLED)  ## Lint, unit tests, nbval (2 threads, then 1), other seeds, the strict book build, the browser test
+	$(VENV)/bin/ruff check src tests
+	MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser -m "not slow"
+	@echo "nbval, each kernel with all cores ($$(nproc) here):"
+	$(NBVAL)
+	@echo "nbval again, each kernel with one thread (two kernels at a time): outputs must not depend on it"
+	$(ONE_THREAD) $(NBVAL) -n 2 --dist loadscope
+	@echo "every notebook again with SEED=1 and 2: its claims must not depend on the seed"
+	$(ONE_THREAD) $(NB_ENV) $(PY) -m pytest -m slow -n 2 --dist load tests/test_seeds.py
 	$(MAKE) book
 	$(MAKE) browser
 
@@ -114,24 +126,20 @@ execute: $(INSTALLED)  ## Re-execute the notebooks in place (outputs and widget 
 	    --ExecutePreprocessor.store_widget_state=True \
 	    $(NB)
 
-# The claims must hold for other seeds than the committed one: re-run each notebook with
-# SEED injected into its `parameters` cell (papermill); an assert that fails fails the run.
-# Not part of `make test` (it executes every notebook twice more).
+# The claims must hold for other seeds than the committed one: tests/test_seeds.py re-runs
+# each notebook with SEED injected into its `parameters` cell (papermill); an assert that
+# fails fails the test. Part of `make test`; this target runs only that step.
 SEEDS ?= 1 2
 seeds: $(INSTALLED)  ## Re-run every notebook with other seeds (SEEDS="1 2"), checking its asserts
-	mkdir -p $(BUILD)/seeds
-	for nb in $(NB); do for s in $(SEEDS); do \
-	    echo "$$nb with SEED=$$s"; \
-	    $(NB_ENV) $(VENV)/bin/papermill --no-progress-bar -k python3 -p SEED $$s \
-	        "$$nb" "$(BUILD)/seeds/$$(basename "$$nb" .ipynb)-seed$$s.ipynb" > /dev/null; \
-	done; done
+	SEEDS="$(SEEDS)" $(NB_ENV) $(PY) -m pytest -m slow tests/test_seeds.py
 
 # The exercise solutions are code in the notebooks' markdown, which nbval does not run.
 solutions: $(INSTALLED)  ## Run every exercise solution after its chapter's code
-	$(PY) tests/run_solutions.py $(NB)
+	$(PY) tests/run_solutions.py $(filter chapters/%,$(NB))
 
-bench: $(INSTALLED)  ## Time the normalization layers against autograd and torch (a benchmark, not a test)
-	$(PY) -m normreg.bench
+bench: $(INSTALLED)  ## Benchmark the layers and time every notebook (minutes); saves $(BENCH_RESULTS) for the appendix
+	$(NB_ENV) $(PY) -m normreg.bench --out $(BENCH_RESULTS)
+	@echo "Now re-execute the appendix page that shows them: make execute NB=book/speed.ipynb"
 
 lint: $(INSTALLED)  ## ruff check src tests
 	$(VENV)/bin/ruff check src tests

@@ -6,6 +6,8 @@ The modules' own test files test their errors in context; this table is the over
 """
 
 import math
+import os
+from unittest import mock
 
 import pytest
 import torch
@@ -13,16 +15,25 @@ from torch import nn
 
 from normreg import MLP, MLPConfig, TrainConfig, load_mnist, scaled_normal_, set_seed
 from normreg.data import with_label_noise
+from normreg.device import default_device
 from normreg.estimators import sampling_rmse, subset_sum
 from normreg.grid import grid_points
 from normreg.nn import BatchNorm1d, Dropout, LayerNorm1d, NoisyBatchNorm1d
 from normreg.optim import SGD, AdamW
+from normreg.scale import scale
 from normreg.sharpness import top_eigenvalue
 from normreg.shifts import shift_pixels
+from normreg.slider import static_slider
 from normreg.tent import predict_adapted
 from normreg.train import evaluate, loss_value
 
 W = [nn.Parameter(torch.zeros(2))]
+
+
+def _with_env(name, value, call):
+    with mock.patch.dict(os.environ, {name: value}):
+        return call()
+
 
 ROWS = [
     # (id, call, exception type, regex: argument, expected, received)
@@ -59,6 +70,9 @@ ROWS = [
     ("top_eigenvalue.iters", lambda: top_eigenvalue(lambda v: v, torch.ones(2), iters=0), ValueError, r"iters must be an int >= 1, got 0"),
     ("shift_pixels.severity", lambda: shift_pixels(torch.zeros(1, 784), "blur", 0), ValueError, r"severity must be one of \(1, 2, 3, 4, 5\), got 0"),
     ("predict_adapted.method", lambda: predict_adapted(nn.Linear(2, 2), torch.zeros(2, 2), "magic"), ValueError, r"method must be one of .*, got 'magic'"),
+    ("static_slider.values", lambda: static_slider(lambda fig, v: None, []), ValueError, r"expected at least one value, got an empty sequence"),
+    ("NORMREG_DEVICE", lambda: _with_env("NORMREG_DEVICE", "gpu", default_device), ValueError, r"NORMREG_DEVICE must be 'cpu', 'cuda', 'cuda:N' or 'auto', got 'gpu'"),
+    ("NORMREG_SCALE", lambda: _with_env("NORMREG_SCALE", "huge", scale), ValueError, r"NORMREG_SCALE must be one of \('book', 'full'\), got 'huge'"),
     ("grid_points.factors", lambda: grid_points({"c": []}), ValueError, r"factors must map each name to a non-empty list, got"),
 ]
 
@@ -73,7 +87,7 @@ def test_bad_input_raises_a_clear_error(call, error, message):
 def test_the_table_covers_every_public_module():
     # A module added to the package without a row here fails this test.
     covered = {"models", "train", "data", "repro", "init", "nn", "optim", "estimators",
-               "sharpness", "shifts", "tent", "grid"}
+               "sharpness", "shifts", "tent", "grid", "slider", "device", "scale"}
     import pkgutil
 
     import normreg

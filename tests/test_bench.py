@@ -1,17 +1,98 @@
-from normreg.bench import main, run
+import json
+
+import nbformat
+import pytest
+
+from normreg.bench import layers, load, machine, notebooks, save
+from normreg.bench.__main__ import main
 
 
-def test_benchmark_measures_every_way_for_every_layer():
-    results = run(shape=(8, 16), min_run_time=0.01)
-    assert [r.layer for r in results] == ["LayerNorm1d", "BatchNorm1d"]
+def test_every_layer_and_way_is_timed_against_torch():
+    results = layers.run(sizes=[(8, 16)], ways=("autograd", "by hand", "torch"), min_run_time=0.01,
+                         bandwidth=1e10)
+    assert [(r.layer, r.n, r.d) for r in results] == [(name, 8, 16) for name in layers.LAYERS]
     for r in results:
         assert set(r.seconds) == {"autograd", "by hand", "torch"}
-        assert all(s > 0 for s in r.seconds.values())
-        assert r.ratio("torch") == 1.0
+        assert all(s > 0 for s in r.seconds.values()) and r.ratio("torch") == 1.0
+        assert r.limit == pytest.approx(layers.bytes_moved(r.layer, 8, 16) / 1e10)
 
 
-def test_benchmark_prints_a_table(capsys):
-    main(["--n", "8", "--d", "16", "--min-run-time", "0.01"])
-    out = capsys.readouterr().out
-    assert "8 x 16 float32" in out and out.count("vs torch") == 1
-    assert out.count("as fast as autograd") == 2
+def test_least_traffic_counts_inputs_and_outputs_of_both_passes():
+    assert layers.bytes_moved("LayerNorm1d", 2, 3) == 5 * 4 * 6  # x, y, x, dy, dx in float32
+    assert layers.bytes_moved("BatchNorm1d", 2, 3) == layers.bytes_moved("LayerNorm1d", 2, 3)
+    assert layers.bytes_moved("Dropout", 2, 3) == (4 * 4 + 2) * 6  # x, y, dy, dx + mask twice
+    with pytest.raises(ValueError, match="layer must be one of"):
+        layers.bytes_moved("GroupNorm", 2, 3)
+
+
+def test_bandwidth_is_a_plausible_number():
+    bandwidth = layers.memory_bandwidth(16 * 2**20, min_run_time=0.05)
+    assert 1e8 < bandwidth < 1e13  # 0.1 GB/s .. 10 TB/s
+
+
+def test_ways_must_include_the_reference():
+    with pytest.raises(ValueError, match="includes 'torch'"):
+        layers.run(sizes=[(8, 16)], ways=("autograd",), bandwidth=1e10)
+    with pytest.raises(ValueError, match="subset of"):
+        layers.run(sizes=[(8, 16)], ways=("torch", "cuda"), bandwidth=1e10)
+
+
+def test_table_shows_ratios_and_the_limit():
+    r = layers.Result("LayerNorm1d", 8, 16, {"autograd": 3e-3, "torch": 1e-3}, 5e-4)
+    table = layers.format_table([r])
+    assert "8 x 16" in table and "3.00x" in table and "0.50x" in table and "1.000 ms" in table
+
+
+def _notebook(path, source):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_notebook_cost_measures_time_and_the_kernels_memory(tmp_path):
+    small = _notebook(tmp_path / "small.ipynb", "x = 1")
+    big = _notebook(tmp_path / "big.ipynb",
+                    "import numpy as np\nx = np.ones(2**27)  # 1 GiB\nx.sum()")
+    before = small.read_text()
+    (light, heavy) = notebooks.measure([small, big])
+    assert light.seconds > 0 and heavy.seconds > 0
+    assert heavy.peak_bytes > 2**30 > 2 * light.peak_bytes  # the kernel's 1 GiB array is counted
+    assert small.read_text() == before  # the notebook itself is not rewritten
+    assert "all, one after the other" in notebooks.format_table([light, heavy])
+
+
+def test_the_measuring_process_does_not_count_as_the_notebooks_memory(tmp_path):
+    # Linux carries a parent's peak RSS into a child it forks; a 1.5 GiB parent must not make
+    # a tiny notebook look big.
+    import numpy as np
+
+    ballast = np.ones(3 * 2**26)  # 1.5 GiB in this process
+    (light,) = notebooks.measure([_notebook(tmp_path / "small.ipynb", "x = 1")])
+    assert light.peak_bytes < 2**30 and ballast.sum() > 0
+
+
+def test_a_failing_notebook_is_reported(tmp_path):
+    broken = _notebook(tmp_path / "broken.ipynb", "1 / 0")
+    with pytest.raises(RuntimeError, match="broken.ipynb failed"):
+        notebooks.measure([broken])
+    with pytest.raises(ValueError, match="existing .ipynb"):
+        notebooks.measure([tmp_path / "missing.ipynb"])
+
+
+def test_results_round_trip_through_json(tmp_path):
+    r = layers.Result("Dropout", 4, 8, {"torch": 1e-3}, 1e-4)
+    c = notebooks.NotebookCost("chapters/x.ipynb", 12.5, 2**29)
+    save(tmp_path / "r.json", machine=machine(1e10), layers=[r], notebooks=[c])
+    info, (r2,), (c2,) = load(tmp_path / "r.json")
+    assert (r2, c2) == (r, c) and info["bandwidth_bytes_per_s"] == 1e10 and info["threads"] >= 1
+
+
+def test_command_line_prints_tables_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    main(["--sizes", "8x16", "--ways", "autograd", "torch", "--min-run-time", "0.01",
+          "--notebooks", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "GB/s" in printed and printed.count("8 x 16") == 3
+    assert len(json.loads(out.read_text())["layers"]) == 3

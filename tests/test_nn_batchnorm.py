@@ -129,6 +129,17 @@ def test_large_common_offset():
     assert our_error <= max(2 * torch_error, 1e-3), (our_error, torch_error)
 
 
+@pytest.mark.parametrize("scale", [1e-2, 1e4])
+def test_tiny_and_huge_scales_against_float64(scale):
+    x = scale * torch.randn(32, 8)
+    ours, ref = pair(8)
+    exact = nn.functional.batch_norm(x.double(), None, None, ref.weight.double(),
+                                     ref.bias.double(), training=True)
+    with torch.no_grad():
+        error = (ours(x).double() - exact).abs().max().item()
+    assert error < 1e-5, error
+
+
 def test_constant_columns_and_a_single_feature():
     layer = BatchNorm1d(1)
     x = torch.full((4, 1), 3.0, requires_grad=True)

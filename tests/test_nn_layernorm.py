@@ -78,6 +78,17 @@ def test_large_common_offset():
     assert our_error <= max(2 * torch_error, 1e-3), (our_error, torch_error)
 
 
+@pytest.mark.parametrize("scale", [1e-2, 1e4])
+def test_tiny_and_huge_scales_against_float64(scale):
+    # Standardizing removes the scale; float32 keeps about 7 digits of any scale.
+    x = scale * torch.randn(16, 32)
+    ours, ref = pair(32)
+    exact = nn.functional.layer_norm(x.double(), (32,), ref.weight.double(), ref.bias.double())
+    with torch.no_grad():
+        error = (ours(x).double() - exact).abs().max().item()
+    assert error < 1e-5, error
+
+
 def test_constant_rows_and_a_single_feature():
     layer = LayerNorm1d(5)
     with torch.no_grad():

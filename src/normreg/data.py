@@ -12,6 +12,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from normreg.device import default_device
+
 __all__ = [
     "Dataset", "load_mnist", "mnist_arrays", "with_label_noise", "with_random_labels", "N_CLASSES",
     "N_PER_CLASS",
@@ -35,6 +37,11 @@ class Dataset:
     y_test: torch.Tensor
     pixel_mean: float = 0.0  # the standardization: x = (pixels / 255 - pixel_mean) / pixel_std
     pixel_std: float = 1.0
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """The same split with its four tensors on ``device``."""
+        return replace(self, **{name: getattr(self, name).to(device)
+                                for name in ("x_train", "y_train", "x_test", "y_test")})
 
     @property
     def n_features(self) -> int:
@@ -65,7 +72,7 @@ def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_mnist(n_train_per_class: int = 400, n_test_per_class: int = 100,
-               split_seed: int = 0) -> Dataset:
+               split_seed: int = 0, device: torch.device | str | None = None) -> Dataset:
     """A deterministic, class-balanced train/test split of the MNIST subset, standardized.
 
     Each class contributes ``n_train_per_class`` training and ``n_test_per_class`` test images
@@ -74,7 +81,8 @@ def load_mnist(n_train_per_class: int = 400, n_test_per_class: int = 100,
     to [0, 1] and then standardized with one scalar mean and standard deviation computed on the
     training images, so that a typical input has squared norm close to 784 (the input dimension).
 
-    Defaults: 4,000 training and 1,000 test images.
+    Defaults: 4,000 training and 1,000 test images, on
+    :func:`~normreg.device.default_device` (the CPU unless ``NORMREG_DEVICE`` says otherwise).
     """
     for name, value in (("n_train_per_class", n_train_per_class),
                         ("n_test_per_class", n_test_per_class)):
@@ -109,7 +117,7 @@ def load_mnist(n_train_per_class: int = 400, n_test_per_class: int = 100,
         y_test=torch.from_numpy(labels[test_idx]),
         pixel_mean=float(mean),
         pixel_std=float(std),
-    )
+    ).to(default_device() if device is None else device)
 
 
 def with_random_labels(data: Dataset, seed: int = 0) -> Dataset:
@@ -136,7 +144,8 @@ def with_label_noise(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
     generator = torch.Generator().manual_seed(seed)
     random_labels = torch.randint(0, N_CLASSES, data.y_train.shape, generator=generator)
     if fraction == 1.0:
-        return replace(data, y_train=random_labels)
+        return replace(data, y_train=random_labels.to(data.y_train.device))
     redraw = torch.rand(data.y_train.shape, generator=generator) < fraction
-    labels = torch.where(redraw, random_labels, data.y_train)
+    labels = torch.where(redraw.to(data.y_train.device), random_labels.to(data.y_train.device),
+                         data.y_train)
     return replace(data, y_train=labels)

@@ -22,6 +22,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
+from normreg.device import default_device
 from normreg.init import scaled_normal_
 from normreg.nn import BatchNorm1d, Dropout, LayerNorm1d, NoisyBatchNorm1d
 
@@ -84,10 +85,15 @@ class MLP(nn.Module):
         head: the final ``nn.Linear(width, out_features)``, producing logits.
 
     Shape: input (N, in_features), output (N, out_features).
+
+    The parameters are drawn on the CPU (from ``generator``, or torch's global random stream),
+    so that they are the same on every device, and then moved to ``device`` (default:
+    :func:`~normreg.device.default_device`, the CPU unless ``NORMREG_DEVICE`` says otherwise).
     """
 
     def __init__(self, config: MLPConfig | None = None, *,
-                 generator: torch.Generator | None = None, **overrides) -> None:
+                 generator: torch.Generator | None = None,
+                 device: torch.device | str | None = None, **overrides) -> None:
         super().__init__()
         if config is None:
             config = MLPConfig(**overrides)
@@ -97,7 +103,8 @@ class MLP(nn.Module):
         widths = [config.in_features] + [config.width] * config.depth
         self.blocks = nn.ModuleList(self._block(n_in, n_out) for n_in, n_out in pairwise(widths))
         self.head = nn.Linear(config.width, config.out_features)
-        self.reset_parameters(generator)
+        self.reset_parameters(generator)  # on the CPU: the same initial weights on every device
+        self.to(default_device() if device is None else device)
 
     def _block(self, n_in: int, n_out: int) -> nn.Sequential:
         cfg = self.config

@@ -86,5 +86,5 @@ def sharpness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "c
     params = [p for p in model.parameters() if p.requires_grad]
     if v0 is None:
         size = sum(p.numel() for p in params)
-        v0 = torch.randn(size, generator=generator, dtype=params[0].dtype)
+        v0 = torch.randn(size, generator=generator, dtype=params[0].dtype).to(params[0].device)
     return top_eigenvalue(lambda v: hessian_vector_product(model, x, y, v, loss), v0, iters=iters)

@@ -236,7 +236,7 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig,
         # 1. the next minibatch (a fresh permutation each epoch)
         if cursor + config.batch_size > n:
             order, cursor = torch.randperm(n, generator=generator), 0
-        idx = order[cursor:cursor + config.batch_size]
+        idx = order[cursor:cursor + config.batch_size].to(data.x_train.device)
         cursor += config.batch_size
         # 2. forward, backward, update
         loss = _loss(model(data.x_train[idx]), data.y_train[idx], config.loss)

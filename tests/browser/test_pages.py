@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import os
 import threading
 from pathlib import Path
@@ -88,6 +89,21 @@ class Visit:
             route.abort()
 
 
+# Move player i's slider to its last frame and back; true if the picture changed to another PNG.
+STEP_PLAYER = """(i) => {
+    const player = document.querySelectorAll('div.animation')[i];
+    const img = player.querySelector('img'), slider = player.querySelector('input[type=range]');
+    if (!img || !slider || +slider.max < 1) return false;
+    const first = img.src;
+    slider.value = slider.max;
+    slider.dispatchEvent(new Event('input'));
+    const last = img.src;
+    slider.value = 0;
+    slider.dispatchEvent(new Event('input'));
+    return last !== first && last.startsWith('data:image/png') && img.src === first;
+}"""
+
+
 def problems(visit: Visit) -> list[str]:
     """Everything a reader would see as broken on the visited page (empty: the page is fine)."""
     page, found = visit.page, []
@@ -121,6 +137,16 @@ def problems(visit: Visit) -> list[str]:
         drawn = page.locator(".jupyter-widgets").count()
         if drawn < saved_views:
             found.append(f"{saved_views} saved widgets, {drawn} drawn")
+    # Every widget needs a running kernel to redraw; each one keeps a static counterpart (a
+    # pre-rendered slider from normreg.slider.static_slider) that must step through its frames.
+    players = page.locator("div.animation").count()
+    if players < saved_views:
+        found.append(f"{saved_views} saved widgets but {players} static sliders "
+                     "(kernel-free counterparts)")
+    for i in range(players):
+        moved = page.evaluate(STEP_PLAYER, i)
+        if not moved:
+            found.append(f"static slider {i + 1} does not change its picture")
     if visit.external:
         found.append(f"requests to other hosts (the book must work offline): {visit.external[:3]}")
     if visit.failed:
@@ -148,6 +174,8 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head>
 <img src="missing.png"><img src="https://example.com/remote.png">
 <div class="output error">Traceback (most recent call last): ...</div>
 <script type="application/vnd.jupyter.widget-view+json">{"model_id": "x"}</script>
+<script type="application/vnd.jupyter.widget-view+json">{"model_id": "y"}</script>
+<div class="animation"><input type="range" min="0" max="3" value="0"></div>
 <script>undefinedFunction();</script>
 </body></html>"""
 
@@ -164,7 +192,8 @@ def test_the_checks_catch_a_broken_page(browser, tmp_path):
     finally:
         httpd.shutdown()
     for expected in ("math left as raw TeX", "raw TeX delimiters", "images that did not load",
-                     "an error output", "1 saved widgets, 0 drawn", "requests to other hosts",
+                     "an error output", "2 saved widgets, 0 drawn", "requests to other hosts",
+                     "2 saved widgets but 1 static sliders", "static slider 1 does not change",
                      "JavaScript errors"):
         assert expected in found, f"{expected!r} not reported: {found}"
 
@@ -189,3 +218,18 @@ def test_search_finds_a_term(browser, server):
     results = visit.page.locator("#search-results li").count()
     assert results >= 1
     assert visit.console_errors == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_each_chapter_offers_its_notebook_for_download(browser, server, path):
+    # The page's download menu links the .ipynb; fetched, it must be the chapter's notebook.
+    visit = Visit(browser, server, path)
+    links = visit.page.evaluate(
+        "() => Array.from(document.querySelectorAll('a[href$=\".ipynb\"]')).map(a => a.href)")
+    assert links, f"{path}: no .ipynb download link"
+    response = visit.page.request.get(links[0])
+    assert response.ok, f"{links[0]}: HTTP {response.status}"
+    notebook = json.loads(response.body())
+    assert notebook["nbformat"] == 4 and any("SEED = 0" in "".join(c["source"])
+                                              for c in notebook["cells"])
+    visit.page.close()

@@ -16,7 +16,40 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "dropout", "dropout_naive"]
+
+
+def dropout_naive(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Train-mode inverted dropout as a formula left to autograd (0 < p < 1).
+
+    Autograd saves the float mask ``keep / (1 - p)`` for the backward pass: 4 bytes per element.
+    """
+    keep = torch.rand_like(x, dtype=torch.float32) >= p  # True with probability 1 - p
+    return x * keep.to(x.dtype) / (1.0 - p)
+
+
+class _DropoutFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p):
+        keep = torch.rand_like(x, dtype=torch.float32) >= p  # (same shape as x), bool
+        ctx.save_for_backward(keep)  # 1 byte per element
+        ctx.scale = 1.0 / (1.0 - p)
+        return x * keep * ctx.scale
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        (keep,) = ctx.saved_tensors
+        return grad_y * keep * ctx.scale, None
+
+
+def dropout(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Train-mode inverted dropout (0 < p < 1) with a hand-written backward pass.
+
+    ``dL/dx = dL/dy * keep / (1 - p)``: the backward needs only the boolean mask (1 byte per
+    element), where autograd through :func:`dropout_naive` keeps a float one. Same random
+    draws as :func:`dropout_naive` for the same generator state.
+    """
+    return _DropoutFunction.apply(x, p)
 
 
 class Dropout(nn.Module):
@@ -45,8 +78,7 @@ class Dropout(nn.Module):
             return x
         if self.p == 1.0:
             return torch.zeros_like(x)
-        keep = torch.rand_like(x, dtype=torch.float32) >= self.p  # True with probability 1 - p
-        return x * keep.to(x.dtype) / (1.0 - self.p)
+        return dropout_naive(x, self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -1,0 +1,95 @@
+import base64
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from normreg.slider import ICONS, static_slider  # noqa: E402
+
+
+def _frames(html: str) -> list[bytes]:
+    html = html.replace("\\\n", "")  # the player continues long JavaScript strings with "\"
+    frames = re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    return [base64.b64decode(b) for b in frames]
+
+
+def draw(fig, value):
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, value])
+    ax.set_title(f"slope {value}")
+
+
+def test_one_png_frame_per_value_in_order():
+    seen = []
+
+    def record(fig, value):
+        seen.append(value)
+        draw(fig, value)
+
+    html = static_slider(record, [1, 2, 3]).data
+    frames = _frames(html)
+    assert len(frames) == 3 and all(f.startswith(b"\x89PNG") for f in frames)
+    assert len(set(frames)) == 3  # the frames differ: each one was drawn from its own value
+    assert sorted(set(seen)) == [1, 2, 3]
+    assert 'type="range"' in html
+
+
+def test_player_works_offline():
+    html = static_slider(draw, [1, 2]).data
+    assert "http://" not in html and "https://" not in html
+    assert 'class="fa ' not in html and "font-awesome" not in html
+    for symbol in ICONS.values():
+        assert symbol in html
+
+
+def test_leaves_no_figure_open():
+    before = plt.get_fignums()
+    static_slider(draw, [1, 2])
+    assert plt.get_fignums() == before
+
+
+def test_closes_its_figure_when_draw_fails():
+    before = plt.get_fignums()
+
+    def broken(fig, value):
+        raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        static_slider(broken, [1])
+    assert plt.get_fignums() == before
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"values": []}, "at least one value"),
+    ({"values": [1], "dpi": 0}, "dpi > 0"),
+    ({"values": [1], "interval_ms": -5}, "interval_ms > 0"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        static_slider(draw, **kwargs)
+
+
+def test_redraw_with_keeps_the_signature_and_draws_a_new_figure(monkeypatch):
+    import inspect
+
+    from normreg.slider import redraw_with
+
+    calls = []
+
+    def draw_profile(fig, c=2.0, depth=50):
+        calls.append((fig, c, depth))
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    show = redraw_with(draw_profile, figsize=(3, 2))
+    assert list(inspect.signature(show).parameters) == ["c", "depth"]
+    assert inspect.signature(show).parameters["c"].default == 2.0
+    show(c=1.0)
+    fig, c, depth = calls[0]
+    assert (c, depth) == (1.0, 50) and shown == [fig]
+    assert tuple(fig.get_size_inches()) == (3, 2)
+    plt.close(fig)
