@@ -112,7 +112,7 @@ test: $(INSTALLED)  ## Lint, unit tests, nbval (2 threads, then 1), other seeds,
 	@echo "nbval again, each kernel with one thread (two kernels at a time): outputs must not depend on it"
 	$(ONE_THREAD) $(NBVAL) -n 2 --dist loadscope
 	@echo "every notebook again with SEED=1 and 2: its claims must not depend on the seed"
-	$(ONE_THREAD) $(NB_ENV) $(PY) -m pytest -m slow -n 2 --dist load tests/test_seeds.py
+	$(NB_ENV) $(PY) -m pytest -m slow tests/test_seeds.py
 	$(MAKE) book
 	$(MAKE) browser
 

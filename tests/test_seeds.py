@@ -28,6 +28,8 @@ def test_every_notebook_takes_its_seed_from_a_parameters_cell():
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_claims_hold_for_another_seed(notebook, seed, tmp_path):
+    # A cell that runs for 10 minutes is a hang (the slowest cell takes about a minute): fail
+    # instead of waiting forever.
     papermill.execute_notebook(notebook, tmp_path / notebook.name, parameters={"SEED": seed},
                                kernel_name="python3", progress_bar=False, log_output=False,
-                               cwd=notebook.parent)
+                               cwd=notebook.parent, execution_timeout=600)
