@@ -13,13 +13,13 @@ def test_every_layer_and_way_is_timed_against_torch():
     assert [(r.layer, r.n, r.d) for r in results] == [(name, 8, 16) for name in layers.LAYERS]
     for r in results:
         assert set(r.seconds) == {"autograd", "by hand", "torch"}
-        assert all(s > 0 for s in r.seconds.values()) and r.ratio("torch") == 1.0
+        assert all(s > 0 for s in r.seconds.values())
         assert r.limit == pytest.approx(layers.bytes_moved(r.layer, 8, 16) / 1e10)
 
 
 def test_least_traffic_counts_inputs_and_outputs_of_both_passes():
-    assert layers.bytes_moved("LayerNorm1d", 2, 3) == 5 * 4 * 6  # x, y, x, dy, dx in float32
-    assert layers.bytes_moved("BatchNorm1d", 2, 3) == layers.bytes_moved("LayerNorm1d", 2, 3)
+    assert layers.bytes_moved("LayerNorm", 2, 3) == 5 * 4 * 6  # x, y, x, dy, dx in float32
+    assert layers.bytes_moved("BatchNorm1d", 2, 3) == layers.bytes_moved("LayerNorm", 2, 3)
     assert layers.bytes_moved("Dropout", 2, 3) == (4 * 4 + 2) * 6  # x, y, dy, dx + mask twice
     with pytest.raises(ValueError, match="layer must be one of"):
         layers.bytes_moved("GroupNorm", 2, 3)
@@ -38,7 +38,8 @@ def test_ways_must_include_the_reference():
 
 
 def test_table_shows_ratios_and_the_limit():
-    r = layers.Result("LayerNorm1d", 8, 16, {"autograd": 3e-3, "torch": 1e-3}, 5e-4)
+    r = layers.Result("LayerNorm", 8, 16, {"autograd": 3e-3, "torch": 1e-3}, 5e-4)
+    assert r.ratio("autograd") == pytest.approx(3.0)  # a way's time over torch's
     table = layers.format_table([r])
     assert "8 x 16" in table and "3.00x" in table and "0.50x" in table and "1.000 ms" in table
 

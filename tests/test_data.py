@@ -48,8 +48,8 @@ def test_inputs_are_standardized_with_training_statistics(data):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(n_train_per_class=0), "n_train_per_class must be a positive int, got 0"),
-    (dict(n_test_per_class=2.5), "n_test_per_class must be a positive int, got 2.5"),
+    (dict(n_train_per_class=0), "n_train_per_class must be an int >= 1, got 0"),
+    (dict(n_test_per_class=2.5), "n_test_per_class must be an int >= 1, got 2.5"),
     (dict(n_train_per_class=450, n_test_per_class=100), "at most 500"),
 ])
 def test_bad_sizes_raise(kwargs, message):

@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from normreg.diagnostics import (
+from normreg.models import MLP, linear_layers
+from normreg.probes.diagnostics import (
     activation_norms,
     layer_stats,
     predicted_activation_norms,
@@ -11,7 +12,6 @@ from normreg.diagnostics import (
     weight_distances,
     weight_norms,
 )
-from normreg.models import MLP
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_layer_stats_equal_a_hand_computation(model_and_batch):
     stats = layer_stats(model, x, y)
     np.testing.assert_allclose(stats.activation, [rms(z.detach()) for z in zs], rtol=1e-6)
     np.testing.assert_allclose(stats.activation_grad, [rms(z.grad) for z in zs], rtol=1e-6)
-    expected = [lin.weight.grad.double().norm().item() / len(x) for lin in model.linears()]
+    expected = [lin.weight.grad.double().norm().item() / len(x) for lin in linear_layers(model)]
     np.testing.assert_allclose(stats.weight_grad, expected, rtol=1e-6)
     np.testing.assert_allclose(activation_norms(model, x), stats.activation, rtol=1e-6)
 
@@ -56,26 +56,26 @@ def test_layer_stats_leave_grads_and_hooks_untouched(model_and_batch):
 
 def test_weight_norms_and_distances(model_and_batch):
     model, _, _ = model_and_batch
-    initial = [lin.weight.detach().clone() for lin in model.linears()]
+    initial = [lin.weight.detach().clone() for lin in linear_layers(model)]
     with torch.no_grad():
-        model.linears()[1].weight.add_(1.0)
-    expected = [torch.linalg.norm(lin.weight).item() for lin in model.linears()]
+        linear_layers(model)[1].weight.add_(1.0)
+    expected = [torch.linalg.norm(lin.weight).item() for lin in linear_layers(model)]
     np.testing.assert_allclose(weight_norms(model), expected, rtol=1e-6)
     distances = weight_distances(model, initial)
     assert distances[0] == 0 and distances[2] == 0
     assert distances[1] == pytest.approx(16.0)  # a 16 x 16 matrix of ones
-    with pytest.raises(ValueError, match="expected 4 initial weights .* got 3"):
+    with pytest.raises(ValueError, match="initial must hold 4 weights .* got 3"):
         weight_distances(model, initial[:3])
 
 
 def test_models_without_blocks_are_refused():
-    with pytest.raises(ValueError, match="expected a model with a .blocks list"):
+    with pytest.raises(ValueError, match="model must have a .blocks list"):
         activation_norms(torch.nn.Linear(3, 3), torch.randn(2, 3))
 
 
 def test_bad_labels_shape_is_refused(model_and_batch):
     model, x, y = model_and_batch
-    with pytest.raises(ValueError, match=r"y of shape \(N,\)"):
+    with pytest.raises(ValueError, match=r"x and y must have shapes \(N, features\) and \(N,\)"):
         layer_stats(model, x, y[:3])
 
 
@@ -107,7 +107,7 @@ def test_predictions_have_the_closed_form():
 
 
 def test_norm_only_accuracy_separates_classes_by_norm_and_not_without_it():
-    from normreg.diagnostics import norm_only_accuracy
+    from normreg.probes.diagnostics import norm_only_accuracy
 
     g = torch.Generator().manual_seed(0)
     y_train, y_test = torch.arange(3).repeat(100), torch.arange(3).repeat(50)
@@ -119,5 +119,5 @@ def test_norm_only_accuracy_separates_classes_by_norm_and_not_without_it():
     assert norm_only_accuracy(same(y_train), y_train, same(y_test), y_test) == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match=r"norms_train must be 1D .* got shape \(300, 1\)"):
         norm_only_accuracy(same(y_train)[:, None], y_train, same(y_test), y_test)
-    with pytest.raises(ValueError, match="expected one label per norm"):
+    with pytest.raises(ValueError, match="labels must be one per norm"):
         norm_only_accuracy(same(y_train), y_train[:5], same(y_test), y_test)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from normreg.estimators import (
+from normreg.probes.estimators import (
     minibatch_gradient,
     per_example_gradients,
     population_variance,
@@ -66,7 +66,7 @@ def test_population_variance_is_mean_squared_distance_to_the_mean():
 def test_per_example_gradients_average_to_the_full_gradient():
     model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3)).double()
     x, y = torch.randn(12, 6, dtype=torch.float64), torch.randint(0, 3, (12,))
-    rows = per_example_gradients(model, F.cross_entropy, x, y)
+    rows = per_example_gradients(model, x, y)
     assert rows.shape == (12, sum(p.numel() for p in model.parameters()))
     full = torch.autograd.grad(F.cross_entropy(model(x), y), list(model.parameters()))
     torch.testing.assert_close(rows.mean(dim=0), torch.cat([g.reshape(-1) for g in full]))
@@ -75,21 +75,22 @@ def test_per_example_gradients_average_to_the_full_gradient():
 def test_minibatch_gradient_of_everything_is_the_full_gradient():
     model = nn.Linear(4, 3).double()
     x, y = torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 3, (8,))
-    full = per_example_gradients(model, F.cross_entropy, x, y).mean(dim=0)
-    torch.testing.assert_close(minibatch_gradient(model, F.cross_entropy, x, y, 8), full)
-    one = minibatch_gradient(model, F.cross_entropy, x, y, 1)
-    rows = per_example_gradients(model, F.cross_entropy, x, y)
+    full = per_example_gradients(model, x, y).mean(dim=0)
+    torch.testing.assert_close(minibatch_gradient(model, x, y, 8), full)
+    one = minibatch_gradient(model, x, y, 1)
+    rows = per_example_gradients(model, x, y)
     assert any(torch.allclose(one, row) for row in rows)  # a single example's gradient
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: subset_sum(torch.ones(2, 3), torch.ones(4), 1), r"weight \(out, n\)"),
+        (lambda: subset_sum(torch.ones(2, 3), torch.ones(4), 1),
+         r"weight and z must have shapes \(out, n\) and \(n,\)"),
         (lambda: subset_sum(torch.ones(2, 3), torch.ones(3), 0), "k must be an int in"),
-        (lambda: per_example_gradients(nn.Linear(2, 2), F.cross_entropy, torch.ones(3, 2),
+        (lambda: per_example_gradients(nn.Linear(2, 2), torch.ones(3, 2),
                                        torch.zeros(2, dtype=torch.long)), "same number of rows"),
-        (lambda: minibatch_gradient(nn.Linear(2, 2), F.cross_entropy, torch.ones(3, 2),
+        (lambda: minibatch_gradient(nn.Linear(2, 2), torch.ones(3, 2),
                                     torch.zeros(3, dtype=torch.long), 4), "k must be an int in"),
     ],
 )
@@ -99,11 +100,11 @@ def test_bad_arguments_raise(call, message):
 
 
 def test_gradient_population_streams_the_same_mean_and_variance():
-    from normreg.estimators import gradient_population
+    from normreg.probes.estimators import gradient_population
 
     model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3)).double()
     x, y = torch.randn(15, 6, dtype=torch.float64), torch.randint(0, 3, (15,))
-    rows = per_example_gradients(model, F.cross_entropy, x, y)
-    mean, variance = gradient_population(model, F.cross_entropy, x, y)
+    rows = per_example_gradients(model, x, y)
+    mean, variance = gradient_population(model, x, y)
     torch.testing.assert_close(mean, rows.mean(dim=0))
     assert variance == pytest.approx(population_variance(rows), rel=1e-9)

@@ -34,9 +34,23 @@ def test_eval_mode_and_p_zero_are_the_identity():
     assert Dropout(0.0)(x) is x
 
 
-def test_p_one_drops_everything():
-    x = torch.randn(4, 4)
-    assert torch.equal(Dropout(1.0)(x), torch.zeros(4, 4))
+def test_p_one_drops_everything_and_passes_back_zeros():
+    x = torch.randn(4, 4, requires_grad=True)
+    y = Dropout(1.0)(x)
+    assert torch.equal(y, torch.zeros(4, 4))
+    y.sum().backward()  # the graph is not cut: a zero gradient, as torch gives
+    assert torch.equal(x.grad, torch.zeros(4, 4))
+
+
+def test_the_module_uses_the_hand_written_backward_and_the_formulas_draws():
+    from normreg.nn.dropout import dropout_naive
+
+    x = torch.randn(30, 40, requires_grad=True)
+    torch.manual_seed(5)
+    y = Dropout(0.3)(x)
+    assert type(y.grad_fn).__name__ == "_DropoutFunctionBackward"  # not autograd's graph
+    torch.manual_seed(5)
+    torch.testing.assert_close(y, dropout_naive(x, 0.3))  # the same mask from the same state
 
 
 def test_gradient_flows_only_through_kept_units():
@@ -57,15 +71,17 @@ def test_matches_torch_statistically_and_keeps_the_dtype():
     assert set(ours.unique().tolist()) == set(theirs.unique().tolist())  # {0, 1 / 0.75}
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", None, True])
+@pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", None, True, float("nan")])
 def test_bad_probability_raises(p):
-    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got"):
+    with pytest.raises(ValueError, match=r"p must be a number in \[0, 1\], got"):
         Dropout(p)
 
 
-def test_non_tensor_input_raises():
-    with pytest.raises(TypeError, match="Dropout expected a torch.Tensor, got list"):
+def test_non_tensor_input_and_inplace_raise():
+    with pytest.raises(TypeError, match="input must be a torch.Tensor, got list"):
         Dropout(0.5)([1.0, 2.0])
+    with pytest.raises(ValueError, match="inplace=True is not supported"):
+        Dropout(0.5, inplace=True)
 
 
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.8])

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from normreg.nn import BatchNorm1d, NoisyBatchNorm1d
+from normreg.nn import BatchNorm1d, NoisyBatchNorm1d, hold_noise
 
 
 def test_eval_mode_is_plain_batch_norm_and_train_mode_is_shifted_and_scaled():
@@ -21,6 +21,20 @@ def test_eval_mode_is_plain_batch_norm_and_train_mode_is_shifted_and_scaled():
     plain(x), plain(x)  # the same number of running-statistics updates
     noisy.eval(), plain.eval()
     torch.testing.assert_close(noisy(x), plain(x))
+
+
+def test_hold_noise_keeps_one_draw_for_every_pass_and_then_lets_go():
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(NoisyBatchNorm1d(5), NoisyBatchNorm1d(5))
+    x = torch.randn(16, 5)
+    with hold_noise(model):
+        first = model(x)
+        torch.testing.assert_close(model(x), first, rtol=0, atol=0)  # the same draw
+        held = model[0].noise_scale.clone()
+    assert not torch.equal(held, torch.ones(5))  # a real draw, not the initial no-noise
+    assert not torch.allclose(model(x), first)  # outside the block: a new draw per pass
+    assert all(layer.resample for layer in model)
+    assert list(model[0].state_dict()) == list(BatchNorm1d(5).state_dict())  # noise not saved
 
 
 def test_bad_arguments_raise():

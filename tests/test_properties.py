@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm1d
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm
 
 # derandomize: the same examples on every run, so that CI is reproducible
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
@@ -25,7 +25,7 @@ def data(n, d, seed, dtype=torch.float64):
 def test_layer_norm_rows_are_standardized_and_invariant_to_row_shift_and_scale(n, d, seed, shift,
                                                                                 scale):
     x = data(n, d, seed)
-    layer = LayerNorm1d(d, eps=1e-30, affine=False).double()  # eps > 0 is required
+    layer = LayerNorm(d, eps=1e-30, elementwise_affine=False).double()
     y = layer(x)
     torch.testing.assert_close(y.mean(dim=1), torch.zeros(n, dtype=torch.float64), atol=1e-6,
                                rtol=0)
@@ -42,7 +42,7 @@ def test_layer_norm_rows_are_standardized_and_invariant_to_row_shift_and_scale(n
 def test_batch_norm_columns_are_standardized_and_invariant_to_column_shift_and_scale(
         n, d, seed, shift, scale):
     x = data(n, d, seed)
-    layer = BatchNorm1d(d, eps=1e-30, affine=False).double()  # eps > 0 is required
+    layer = BatchNorm1d(d, eps=1e-30, affine=False).double()
     y = layer(x)
     torch.testing.assert_close(y.mean(dim=0), torch.zeros(d, dtype=torch.float64), atol=1e-6,
                                rtol=0)

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from normreg.sharpness import hessian_vector_product, sharpness, top_eigenvalue
+from normreg.probes.sharpness import hessian_vector_product, sharpness, top_eigenvalue
 
 
 def test_power_iteration_finds_the_top_eigenvalue_of_a_known_spectrum():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from normreg.data import load_mnist
-from normreg.shifts import SEVERITIES, SHIFTS, shift_pixels, shifted_test_set
+from normreg.data.shifts import SEVERITIES, SHIFTS, shift_pixels, shifted_test_set
 
 
 @pytest.fixture(scope="module")
@@ -67,5 +67,31 @@ def test_noise_is_seeded_and_the_test_set_standardized_as_before(data):
 def test_bad_arguments_raise(data, kwargs, message):
     with pytest.raises(ValueError, match=message):
         shift_pixels(pixels_of(data), **kwargs)
-    with pytest.raises(ValueError, match=r"expected pixels of shape \(N, 784\)"):
+    with pytest.raises(ValueError, match=r"pixels must be a 2D tensor, got a 3D tensor"):
         shift_pixels(torch.zeros(2, 28, 28), "blur", 1)
+
+
+class OneDevice(torch.overrides.TorchFunctionMode):
+    """Records the devices of the tensors that every torch function receives."""
+
+    def __init__(self):
+        super().__init__()
+        self.mixed = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+        if len({t.device for t in tensors}) > 1:
+            self.mixed.append(getattr(func, "__name__", str(func)))
+        return func(*args, **kwargs)
+
+
+@pytest.mark.parametrize("kind", sorted(SHIFTS))
+def test_every_shift_follows_the_device_of_its_input(kind):
+    # The meta device stands in for a GPU: a kernel, grid or noise made on the CPU would meet
+    # the meta images in some operation.
+    pixels = torch.rand(3, 784).to("meta")
+    with OneDevice() as mode:
+        out = shift_pixels(pixels, kind, 3, torch.Generator().manual_seed(0))
+    assert out.device.type == "meta" and out.shape == (3, 784)
+    assert mode.mixed == [], f"operations on tensors of two devices: {mode.mixed}"

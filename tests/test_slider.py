@@ -64,9 +64,9 @@ def test_closes_its_figure_when_draw_fails():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"values": []}, "at least one value"),
-    ({"values": [1], "dpi": 0}, "dpi > 0"),
-    ({"values": [1], "interval_ms": -5}, "interval_ms > 0"),
+    ({"values": []}, "values must be a non-empty sequence"),
+    ({"values": [1], "dpi": 0}, "dpi must be an int >= 1, got 0"),
+    ({"values": [1], "interval_ms": -5}, "interval_ms must be an int >= 1, got -5"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

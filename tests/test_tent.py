@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from normreg import MLP, MLPConfig
-from normreg.tent import configure_tent, entropy, predict_adapted
+from normreg.experiments.tent import configure_tent, entropy, predict_adapted
+from normreg.nn import BatchNorm1d
 
 
 def small_bn_net():
@@ -34,7 +35,7 @@ def test_configure_tent_frees_only_batch_norm_scale_and_shift():
         configure_tent(nn.Sequential(nn.Linear(2, 2)))
 
 
-def test_methods_agree_where_they_should_and_leave_the_model_alone():
+def test_source_and_norm_are_the_model_in_eval_and_in_train_mode_and_leave_it_alone():
     net = small_bn_net()
     state = {k: v.clone() for k, v in net.state_dict().items()}
     x = torch.randn(64, 8)
@@ -46,27 +47,44 @@ def test_methods_agree_where_they_should_and_leave_the_model_alone():
     with torch.no_grad():
         expected = torch.cat([twin(x[i:i + 16]).argmax(dim=1) for i in range(0, 64, 16)])
     assert torch.equal(norm, expected)
-    # Tent's first batch is predicted before any update, so it equals "norm" there
-    tent = predict_adapted(net, x, "tent", batch_size=16, lr=0.1)
-    assert torch.equal(tent[:16], norm[:16])
+    predict_adapted(net, x, "tent", batch_size=16, lr=0.1)
     for k, v in net.state_dict().items():
         assert torch.equal(v, state[k]), f"{k} was modified"
 
 
-def test_tent_lowers_the_entropy_of_a_shifted_stream():
-    net = small_bn_net()
-    x = torch.randn(400, 8) * 3 + 2  # a shifted input distribution
-    model = MLP(net.config)
-    model.load_state_dict(net.state_dict())
-    params = configure_tent(model)
-    optimizer = torch.optim.Adam(params, lr=0.05)
-    before = entropy(model(x)).item()
-    for _ in range(30):
-        loss = entropy(model(x[:100]))
+def tent_by_hand(net, x, batch_size, lr):
+    """Tent as the paper describes it, written out: predict each batch with test-batch
+    statistics, then one Adam step on its mean entropy, in the batch-norm affine parameters."""
+    model = copy.deepcopy(net).train()
+    params = [p for m in model.modules() if isinstance(m, BatchNorm1d) for p in (m.weight, m.bias)]
+    for p in model.parameters():
+        p.requires_grad_(any(p is q for q in params))
+    optimizer = torch.optim.Adam(params, lr=lr)
+    predictions, entropies = [], []
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start:start + batch_size])
+        loss = entropy(logits)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert entropy(model(x)).item() < before
+        predictions.append(logits.argmax(dim=1))
+        entropies.append(loss.item())
+    return torch.cat(predictions), entropies
+
+
+def test_tent_adapts_across_the_whole_stream_as_the_paper_describes():
+    net = small_bn_net()
+    torch.manual_seed(3)
+    x = torch.randn(400, 8) * 3 + 2  # a shifted stream of 20 batches
+    tent = predict_adapted(net, x, "tent", batch_size=20, lr=0.05)
+    by_hand, entropies = tent_by_hand(net, x, batch_size=20, lr=0.05)
+    assert torch.equal(tent, by_hand)  # every batch, not only the first
+    norm = predict_adapted(net, x, "norm", batch_size=20)
+    assert torch.equal(tent[:20], norm[:20])  # the first batch is predicted before any step
+    assert not torch.equal(tent[200:], norm[200:])  # later ones by the adapted network
+    _, unadapted = tent_by_hand(net, x, batch_size=20, lr=1e-12)  # steps that change nothing
+    late = slice(10, None)
+    assert sum(entropies[late]) < 0.5 * sum(unadapted[late])  # adapting lowers the entropy
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -5,7 +6,8 @@ import torch
 
 from normreg import MLP, TrainConfig, fit
 from normreg.data import Dataset
-from normreg.train import History, evaluate
+from normreg.optim import SGD, param_groups
+from normreg.train import History, evaluate, make_optimizer, minibatches
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +85,59 @@ def test_every_optimizer_trains(blobs, optimizer):
     assert history.train_loss[-1] < history.train_loss[0]
 
 
+def test_fit_decays_only_what_the_decay_policy_says(blobs):
+    model = small_model(norm="batch")
+    twin = copy.deepcopy(model)
+    config = TrainConfig(steps=5, lr=0.1, weight_decay=0.5, batch_size=30, eval_every=50)
+    fit(model, blobs, config)
+    # the same run with the policy's groups spelled out by hand, and with every parameter decayed
+    fit(twin, blobs, config, optimizer=torch.optim.SGD(param_groups(twin, 0.5), lr=0.1))
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    everything = copy.deepcopy(small_model(norm="batch"))
+    fit(everything, blobs, config,
+        optimizer=torch.optim.SGD(everything.parameters(), lr=0.1, weight_decay=0.5))
+    assert not torch.allclose(everything.blocks[0][2].weight, model.blocks[0][2].weight)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
+def test_make_optimizer_decays_the_weight_matrices_only(name):
+    model = small_model(norm="layer")
+    optimizer = make_optimizer(model, TrainConfig(optimizer=name, weight_decay=0.3, lr=0.01))
+    decayed = {id(p) for group in optimizer.param_groups if group["weight_decay"] == 0.3
+               for p in group["params"]}
+    weights = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Linear)}
+    assert decayed == weights
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+    # with every gradient zero, one step shrinks the weights and leaves the rest alone
+    before = copy.deepcopy(model)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    for (name_, p), q in zip(model.named_parameters(), before.parameters(), strict=True):
+        if id(p) in weights:
+            assert p.norm() < q.norm(), f"{name_} should decay"
+        else:
+            assert torch.equal(p, q), f"{name_} should not decay"
+
+
+def test_the_loop_steps_with_the_books_optimizer_bit_for_bit_as_with_torchs(blobs):
+    config = TrainConfig(steps=30, lr=0.05, momentum=0.9, weight_decay=0.01, batch_size=30)
+    a, b = small_model(norm="batch"), small_model(norm="batch")
+    ours = fit(a, blobs, config)
+    assert isinstance(make_optimizer(a, config), SGD)
+    theirs = fit(b, blobs, config, optimizer=torch.optim.SGD(param_groups(b, 0.01), lr=0.05,
+                                                              momentum=0.9))
+    assert ours.batch_loss == theirs.batch_loss
+
+
+def test_minibatches_cover_each_epoch_once_and_skip_the_remainder():
+    batches = minibatches(10, 3, torch.Generator().manual_seed(0))
+    epoch = torch.cat([next(batches) for _ in range(3)])  # 9 of 10, the 10th skipped
+    assert len(set(epoch.tolist())) == 9
+    assert not torch.equal(torch.cat([next(batches) for _ in range(3)]), epoch)  # reshuffled
+
+
 def test_a_given_optimizer_is_used(blobs):
     model = small_model()
     frozen = torch.optim.SGD(model.parameters(), lr=0.0)
@@ -125,12 +180,13 @@ def test_progress_bar_when_asked(blobs, capsys):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(steps=0), "steps must be an int >= 1, got 0"),
     (dict(batch_size=1.5), "batch_size must be an int >= 1, got 1.5"),
-    (dict(lr=0), "lr must be a positive finite number, got 0"),
-    (dict(lr=float("inf")), "lr must be a positive finite number, got inf"),
+    (dict(lr=0), "lr must be a number > 0, got 0"),
+    (dict(lr=float("inf")), "lr must be a number > 0, got inf"),
     (dict(optimizer="lbfgs"), r"optimizer must be one of \('sgd', 'adam', 'adamw'\), got 'lbfgs'"),
     (dict(loss="hinge"), r"loss must be one of \('cross_entropy', 'mse'\), got 'hinge'"),
-    (dict(momentum=1.0), r"momentum must be in \[0, 1\), got 1.0"),
-    (dict(weight_decay=-1e-4), "weight_decay must be >= 0, got -0.0001"),
+    (dict(momentum=1.0), r"momentum must be a number in \[0, 1\), got 1.0"),
+    (dict(weight_decay=-1e-4), "weight_decay must be a number >= 0, got -0.0001"),
+    (dict(seed=1.0), "seed must be an int, got 1.0"),
 ])
 def test_bad_config_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -154,9 +210,9 @@ def test_train_mode_evaluation_uses_batch_statistics_and_changes_nothing(blobs):
     assert train_mode != eval_mode  # batch statistics of 4 examples differ from running ones
     assert not model.training
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
-    with pytest.raises(ValueError, match="mode must be 'eval' or 'train', got 'test'"):
+    with pytest.raises(ValueError, match=r"mode must be one of \('eval', 'train'\), got 'test'"):
         evaluate(model, blobs.x_test, blobs.y_test, mode="test")
-    with pytest.raises(ValueError, match="batch_size must be None or an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         evaluate(model, blobs.x_test, blobs.y_test, batch_size=0)
 
 
@@ -165,24 +221,30 @@ def test_callback_values_are_recorded_at_every_evaluation(blobs):
     seen = []
 
     def callback(m):
-        assert m is model
-        seen.append(m.training)
+        seen.append((m is model, m.training))
         return {"first_weight": m.blocks[0][0].weight[0, 0].item(), "constant": 3}
 
     history = fit(model, blobs, TrainConfig(steps=20, batch_size=10, eval_every=5),
                   callback=callback)
     assert history.step == [0, 5, 10, 15, 20]
+    assert seen == [(True, True)] * 5  # the model itself, in train mode, at every evaluation
     assert history.extra["constant"] == [3.0] * 5
     last = model.blocks[0][0].weight[0, 0].item()
     assert history.extra["first_weight"][-1] == pytest.approx(last)
     assert len(set(history.extra["first_weight"])) == 5  # the weight moved between evaluations
 
 
-def test_loss_value_names_the_book_losses():
-    from normreg.train import loss_value
+def test_loss_value_names_the_book_losses_with_torchs_reductions():
+    from normreg.losses import LOSSES, loss_value
 
     logits, y = torch.zeros(4, 3), torch.tensor([0, 1, 2, 0])
     assert loss_value(logits, y).item() == pytest.approx(math.log(3))
-    assert loss_value(logits, y, "mse").item() == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="loss must be one of"):
+    assert loss_value(logits, y, "mse").item() == pytest.approx(0.5)  # 1/2 (1 + 0 + 0)
+    for name in LOSSES:
+        per_example = loss_value(logits + torch.arange(3.0), y, name, reduction="none")
+        assert per_example.shape == (4,)
+        total = loss_value(logits + torch.arange(3.0), y, name, reduction="sum")
+        torch.testing.assert_close(total, per_example.sum())
+    with pytest.raises(ValueError, match=r"loss must be one of \('cross_entropy', 'mse'\), "
+                                         r"got 'hinge'"):
         loss_value(logits, y, "hinge")

@@ -7,35 +7,35 @@ A network of ``depth`` hidden blocks and a linear head::
     logits = head(z_depth)
 
 The lecture places the normalization after the nonlinearity,
-``z_{i+1} = norm(sigma(W_i z_i + b_i))``; ``norm_position="before"`` moves it between the
+``z_i = norm(sigma(W_i z_{i-1} + b_i))``; ``norm_position="before"`` moves it between the
 linear map and the nonlinearity instead. Weights are drawn from N(0, c / n)
-(:func:`normreg.init.scaled_normal_`) and biases start at zero, so that at initialization a
+(:func:`normreg.nn.init.scaled_normal_`) and biases start at zero, so that at initialization a
 layer is exactly the linear map whose statistics chapter 1 derives.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import torch
 from torch import nn
 
-from normreg.device import default_device
-from normreg.init import scaled_normal_
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm1d, NoisyBatchNorm1d
+from normreg import settings
+from normreg._checks import check_choice, check_int, check_number
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d
+from normreg.nn.init import scaled_normal_
 
-__all__ = ["MLPConfig", "MLP", "ACTIVATIONS", "NORMS", "NORM_POSITIONS"]
+__all__ = ["MLPConfig", "MLP", "linear_layers", "ACTIVATIONS", "NORMS", "NORM_POSITIONS"]
 
 # name -> class; each is called with no arguments.
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
-# name -> factory called with the number of features: the book's from-scratch layers
-# (chapters 2 and 3), drop-in twins of torch.nn.LayerNorm and torch.nn.BatchNorm1d, and batch
-# norm followed by Santurkar et al.'s injected noise (chapter 7).
+# name -> class called with the number of features: the book's from-scratch layers (chapters 2
+# and 3), drop-in twins of torch.nn.LayerNorm and torch.nn.BatchNorm1d, and batch norm followed
+# by Santurkar et al.'s injected noise (chapter 7).
 NORMS: dict[str, type[nn.Module]] = {
-    "layer": LayerNorm1d, "batch": BatchNorm1d, "noisy_batch": NoisyBatchNorm1d,
+    "layer": LayerNorm, "batch": BatchNorm1d, "noisy_batch": NoisyBatchNorm1d,
 }
 
 NORM_POSITIONS = ("after", "before")
@@ -57,27 +57,25 @@ class MLPConfig:
 
     def __post_init__(self) -> None:
         for name in ("in_features", "width", "depth", "out_features"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if not (isinstance(self.c, (int, float)) and math.isfinite(self.c) and self.c > 0):
-            raise ValueError(f"c must be a positive finite number, got {self.c!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
-            )
-        if self.norm is not None and self.norm not in NORMS:
-            raise ValueError(f"norm must be None or one of {sorted(NORMS)}, got {self.norm!r}")
-        if self.norm_position not in NORM_POSITIONS:
-            raise ValueError(
-                f"norm_position must be one of {NORM_POSITIONS}, got {self.norm_position!r}"
-            )
-        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
+            check_int(name, getattr(self, name), min=1)
+        check_number("c", self.c, low=0.0, low_open=True)
+        check_choice("activation", self.activation, tuple(ACTIVATIONS))
+        check_choice("norm", self.norm, (None, *NORMS))
+        check_choice("norm_position", self.norm_position, NORM_POSITIONS)
+        check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+
+
+def linear_layers(model: nn.Module) -> list[nn.Linear]:
+    """The ``nn.Linear`` layers of ``model`` in registration order: for an :class:`MLP`, one per
+    hidden block (W_1 .. W_depth), then the head."""
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
 class MLP(nn.Module):
     """A fully connected network built from an :class:`MLPConfig`.
+
+    ``MLP(config)``, ``MLP(width=..., depth=...)`` (the fields of a new config) or
+    ``MLP(config, c=1.0)`` (a copy of ``config`` with some fields replaced).
 
     Attributes:
         blocks: ``nn.ModuleList`` of ``depth`` hidden blocks (each an ``nn.Sequential`` whose
@@ -88,23 +86,20 @@ class MLP(nn.Module):
 
     The parameters are drawn on the CPU (from ``generator``, or torch's global random stream),
     so that they are the same on every device, and then moved to ``device`` (default:
-    :func:`~normreg.device.default_device`, the CPU unless ``NORMREG_DEVICE`` says otherwise).
+    :func:`normreg.settings.device`, the CPU unless ``NORMREG_DEVICE`` says otherwise).
     """
 
     def __init__(self, config: MLPConfig | None = None, *,
                  generator: torch.Generator | None = None,
                  device: torch.device | str | None = None, **overrides) -> None:
         super().__init__()
-        if config is None:
-            config = MLPConfig(**overrides)
-        elif overrides:
-            config = MLPConfig(**{**config.__dict__, **overrides})
+        config = MLPConfig(**overrides) if config is None else replace(config, **overrides)
         self.config = config
         widths = [config.in_features] + [config.width] * config.depth
         self.blocks = nn.ModuleList(self._block(n_in, n_out) for n_in, n_out in pairwise(widths))
         self.head = nn.Linear(config.width, config.out_features)
         self.reset_parameters(generator)  # on the CPU: the same initial weights on every device
-        self.to(default_device() if device is None else device)
+        self.to(settings.device() if device is None else device)
 
     def _block(self, n_in: int, n_out: int) -> nn.Sequential:
         cfg = self.config
@@ -118,25 +113,20 @@ class MLP(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Weights ~ N(0, c / fan_in), biases 0; normalization layers get their own reset."""
-        for linear in self.linears():
+        """Weights ~ N(0, c / fan_in) and biases 0; normalization layers back to scale 1, shift
+        0 and fresh running statistics."""
+        for linear in linear_layers(self):
             scaled_normal_(linear.weight, self.config.c, generator=generator)
             linear.bias.zero_()
-        for module in self.modules():
-            if module is not self and not isinstance(module, nn.Linear) and hasattr(
-                    module, "reset_parameters"):
+        for module in self.modules():  # the norm layers, ours or torch's
+            if module is not self and not isinstance(module, nn.Linear) \
+                    and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
-
-    def linears(self) -> list[nn.Linear]:
-        """The linear layers in order: one per hidden block, then the head."""
-        return [block[0] for block in self.blocks] + [self.head]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.config.in_features:
-            raise ValueError(
-                f"expected input of shape (N, {self.config.in_features}), got "
-                f"{tuple(x.shape)}"
-            )
+            raise ValueError(f"input must have shape (N, {self.config.in_features}), got "
+                             f"{tuple(x.shape)}")
         for block in self.blocks:
             x = block(x)  # (N, width)
         return self.head(x)  # (N, out_features)

@@ -13,7 +13,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from normreg.train import History
+from normreg.train.history import History
 
 __all__ = ["COLORS", "use_style", "color", "plot_layers", "plot_training", "plot_heatmap"]
 
@@ -99,8 +99,8 @@ def plot_heatmap(ax: plt.Axes, table: np.ndarray, row_labels: Sequence, col_labe
     """
     table = np.asarray(table, dtype=float)
     if table.shape != (len(row_labels), len(col_labels)):
-        raise ValueError(f"table has shape {table.shape}, but there are {len(row_labels)} row "
-                         f"and {len(col_labels)} column labels")
+        raise ValueError(f"table must have shape ({len(row_labels)}, {len(col_labels)}), one "
+                         f"row per row label and one column per column label, got {table.shape}")
     image = ax.imshow(table, vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto")
     ax.set_xticks(range(len(col_labels)), [str(c) for c in col_labels])
     ax.set_yticks(range(len(row_labels)), [str(r) for r in row_labels])

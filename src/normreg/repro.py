@@ -5,6 +5,8 @@ import random
 import numpy as np
 import torch
 
+from normreg._checks import check_int
+
 __all__ = ["set_seed"]
 
 
@@ -15,8 +17,7 @@ def set_seed(seed: int) -> torch.Generator:
     draw from its own stream (for example the minibatch order) so that adding a random call
     elsewhere does not change it.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
+    check_int("seed", seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

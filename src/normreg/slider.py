@@ -20,6 +20,8 @@ from IPython.display import HTML
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
+from normreg._checks import check_int
+
 __all__ = ["static_slider", "redraw_with", "ICONS"]
 
 # matplotlib's Font Awesome 4 icon classes -> symbols every font has. Each button also
@@ -73,10 +75,9 @@ def static_slider(draw: Callable[[Figure, Any], None], values: Sequence[Any], *,
     """
     values = list(values)
     if not values:
-        raise ValueError("static_slider: expected at least one value, got an empty sequence")
-    if dpi <= 0 or interval_ms <= 0:
-        raise ValueError(f"static_slider: expected dpi > 0 and interval_ms > 0, got dpi={dpi}, "
-                         f"interval_ms={interval_ms}")
+        raise ValueError("values must be a non-empty sequence, got an empty one")
+    check_int("dpi", dpi, min=1)
+    check_int("interval_ms", interval_ms, min=1)
     fig = plt.figure(figsize=figsize, dpi=dpi)
 
     def frame(i: int) -> list:

@@ -1,6 +1,6 @@
 r"""How fast are the book's layers? Forward plus backward, four ways, against the memory limit.
 
-For each layer (``LayerNorm1d``, ``BatchNorm1d``, ``Dropout``) and size (N, D), float32 on the
+For each layer (``LayerNorm``, ``BatchNorm1d``, ``Dropout``) and size (N, D), float32 on the
 CPU, the ladder a systems course climbs:
 
 - ``autograd``: the plain formula, differentiated by autograd (``layer_norm_naive``, ...);
@@ -37,7 +37,7 @@ from normreg.nn.layernorm import layer_norm, layer_norm_naive
 __all__ = ["LAYERS", "WAYS", "SIZES", "P", "Result", "bytes_moved", "memory_bandwidth",
            "run", "format_table"]
 
-LAYERS = ("LayerNorm1d", "BatchNorm1d", "Dropout")
+LAYERS = ("LayerNorm", "BatchNorm1d", "Dropout")
 WAYS = ("autograd", "by hand", "fused", "torch")
 SIZES = ((64, 128), (512, 1024), (2048, 2048), (4096, 4096))
 P = 0.5  # the dropout probability benchmarked
@@ -45,11 +45,14 @@ FLOAT32 = 4  # bytes per element
 
 
 def _ways(layer: str) -> dict[str, Callable[..., torch.Tensor]]:
-    if layer == "LayerNorm1d":
-        return {"autograd": layer_norm_naive, "by hand": layer_norm, "fused": layer_norm_fused,
+    if layer == "LayerNorm":
+        return {"autograd": layer_norm_naive,
+                "by hand": lambda x, w, b: layer_norm(x, (x.shape[1],), w, b),
+                "fused": layer_norm_fused,
                 "torch": lambda x, w, b: F.layer_norm(x, (x.shape[1],), w, b)}
     if layer == "BatchNorm1d":
-        return {"autograd": batch_norm_naive, "by hand": lambda x, w, b: batch_norm(x, w, b)[0],
+        return {"autograd": batch_norm_naive,
+                "by hand": lambda x, w, b: batch_norm(x, None, None, w, b, training=True),
                 "fused": batch_norm_fused,
                 "torch": lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)}
     if layer == "Dropout":

@@ -25,7 +25,8 @@ from dataclasses import replace
 import torch
 from torch.nn import functional as F
 
-from normreg.data import Dataset
+from normreg._checks import check_choice, check_tensor
+from normreg.data.mnist import Dataset
 
 __all__ = ["SHIFTS", "SEVERITIES", "shift_pixels", "shifted_test_set"]
 
@@ -41,7 +42,7 @@ SIDE = 28
 
 def _gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     radius = math.ceil(3 * sigma)
-    t = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    t = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
     kernel = torch.exp(-t**2 / (2 * sigma**2))
     kernel = kernel / kernel.sum()
     x = F.pad(images, (radius, radius, radius, radius))  # zero padding: the background is 0
@@ -52,7 +53,8 @@ def _gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
 def _rotate(images: torch.Tensor, degrees: float) -> torch.Tensor:
     angle = math.radians(degrees)
     cos, sin = math.cos(angle), math.sin(angle)
-    theta = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=images.dtype)
+    theta = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=images.dtype,
+                         device=images.device)
     grid = F.affine_grid(theta.expand(images.shape[0], 2, 3), list(images.shape),
                          align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
@@ -62,20 +64,20 @@ def shift_pixels(pixels: torch.Tensor, kind: str, severity: int,
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """Apply shift ``kind`` at ``severity`` (1-5) to images (N, 784) with values in [0, 1].
 
-    ``generator`` seeds the noise of ``gaussian_noise`` (the other shifts are deterministic).
-    Returns (N, 784) in [0, 1].
+    ``generator`` (a CPU generator) seeds the noise of ``gaussian_noise``; the other shifts are
+    deterministic. Returns (N, 784) in [0, 1], on the device of ``pixels``: the noise is drawn on
+    the CPU and moved, so that it is the same on every device.
     """
-    if kind not in SHIFTS:
-        raise ValueError(f"kind must be one of {sorted(SHIFTS)}, got {kind!r}")
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
-    if pixels.dim() != 2 or pixels.shape[1] != SIDE * SIDE:
-        raise ValueError(f"expected pixels of shape (N, {SIDE * SIDE}), got "
+    check_choice("kind", kind, tuple(SHIFTS))
+    check_choice("severity", severity, SEVERITIES)
+    check_tensor("pixels", pixels, dims=(2,), floating=True)
+    if pixels.shape[1] != SIDE * SIDE:
+        raise ValueError(f"pixels must have shape (N, {SIDE * SIDE}), got "
                          f"{tuple(pixels.shape)}")
     level = SHIFTS[kind][severity - 1]
     if kind == "gaussian_noise":
         noise = torch.randn(pixels.shape, generator=generator, dtype=pixels.dtype)
-        shifted = pixels + level * noise
+        shifted = pixels + level * noise.to(pixels.device)
     elif kind == "contrast":
         mean = pixels.mean(dim=1, keepdim=True)
         shifted = mean + level * (pixels - mean)

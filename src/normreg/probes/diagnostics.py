@@ -8,20 +8,21 @@ ratio chapter 1 derives. Weight norms are Frobenius norms.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
+
+from normreg.losses import loss_value
+from normreg.models import linear_layers
 
 __all__ = [
     "LayerStats",
     "layer_stats",
     "activation_norms",
-    "linear_layers",
     "weight_norms",
     "weight_distances",
     "predicted_activation_norms",
@@ -53,10 +54,8 @@ def _block_outputs(model: nn.Module) -> Iterator[list[torch.Tensor]]:
     """Record the output of each of ``model.blocks`` during the forward passes in the block."""
     blocks = getattr(model, "blocks", None)
     if blocks is None:
-        raise ValueError(
-            f"expected a model with a .blocks list of hidden blocks (such as normreg.MLP), got "
-            f"{type(model).__name__}"
-        )
+        raise ValueError(f"model must have a .blocks list of hidden blocks (such as "
+                         f"normreg.MLP), got {type(model).__name__}")
     outputs: list[torch.Tensor] = []
     handles = [b.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for b in blocks]
     try:
@@ -66,10 +65,12 @@ def _block_outputs(model: nn.Module) -> Iterator[list[torch.Tensor]]:
             h.remove()
 
 
-def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LayerStats:
+def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                loss: str = "cross_entropy") -> LayerStats:
     """Activation norms, activation-gradient norms and weight-gradient norms, in one pass.
 
-    Runs one forward and one backward pass of the cross-entropy loss of (x, y) through
+    Runs one forward and one backward pass of ``loss`` (a key of :data:`normreg.losses.LOSSES`)
+    on (x, y) through
     ``model`` (an :class:`~normreg.models.MLP`, or any module with ``.blocks``) in its current
     mode, with forward hooks on the blocks. The gradients are taken with ``torch.autograd.grad``,
     so the parameters' ``.grad`` are left as they were.
@@ -77,12 +78,12 @@ def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LayerStat
     Shapes: x (N, in_features), y (N,).
     """
     if x.dim() != 2 or y.shape != (x.shape[0],):
-        raise ValueError(f"expected x of shape (N, features) and y of shape (N,), got "
+        raise ValueError(f"x and y must have shapes (N, features) and (N,), got "
                          f"{tuple(x.shape)} and {tuple(y.shape)}")
     x = x.detach().clone().requires_grad_(True)
     weights = [layer.weight for layer in linear_layers(model)]
     with _block_outputs(model) as outputs:
-        per_example = F.cross_entropy(model(x), y, reduction="none")  # (N,)
+        per_example = loss_value(model(x), y, loss, reduction="none")  # (N,)
     # Gradients of the per-example losses (their sum), so each row is d loss_k / d z^(k).
     activations = [x] + outputs
     grads = torch.autograd.grad(per_example.sum(), activations + weights)
@@ -102,26 +103,19 @@ def activation_norms(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     return np.array([_rms_norm(a) for a in [x] + outputs])
 
 
-def linear_layers(model: nn.Module | Iterable[nn.Module]) -> list[nn.Linear]:
-    """The ``nn.Linear`` layers of a model (in registration order), or of a list of modules."""
-    modules = model.modules() if isinstance(model, nn.Module) else model
-    return [m for m in modules if isinstance(m, nn.Linear)]
-
-
 @torch.no_grad()
-def weight_norms(model: nn.Module | Iterable[nn.Module]) -> list[float]:
-    """``||W_i||_F`` for every linear layer."""
+def weight_norms(model: nn.Module) -> list[float]:
+    """``||W_i||_F`` for every linear layer of ``model``, in order."""
     return [layer.weight.double().norm().item() for layer in linear_layers(model)]
 
 
 @torch.no_grad()
-def weight_distances(model: nn.Module | Iterable[nn.Module],
-                     initial: Sequence[torch.Tensor]) -> list[float]:
+def weight_distances(model: nn.Module, initial: Sequence[torch.Tensor]) -> list[float]:
     """``||W_i - W_i^(0)||_F`` for every linear layer, ``initial`` holding the W_i^(0) in order."""
     layers = linear_layers(model)
     if len(layers) != len(initial):
-        raise ValueError(f"expected {len(layers)} initial weights (one per linear layer), got "
-                         f"{len(initial)}")
+        raise ValueError(f"initial must hold {len(layers)} weights (one per linear layer), "
+                         f"got {len(initial)}")
     return [(layer.weight.double() - w0.double()).norm().item()
             for layer, w0 in zip(layers, initial, strict=True)]
 
@@ -163,7 +157,7 @@ def norm_only_accuracy(norms_train: torch.Tensor, y_train: torch.Tensor,
             raise ValueError(f"{name} must be 1D (one norm per example), got shape "
                              f"{tuple(t.shape)}")
     if y_train.shape != norms_train.shape or y_test.shape != norms_test.shape:
-        raise ValueError(f"expected one label per norm, got {tuple(y_train.shape)} labels for "
+        raise ValueError(f"labels must be one per norm, got {tuple(y_train.shape)} labels for "
                          f"{tuple(norms_train.shape)} norms and {tuple(y_test.shape)} for "
                          f"{tuple(norms_test.shape)}")
     classes = torch.unique(y_train)

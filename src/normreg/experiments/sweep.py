@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from torch import nn
 
+from normreg._checks import check_choice
 from normreg.data import Dataset
 from normreg.repro import set_seed
 from normreg.train import TrainConfig, fit
@@ -94,14 +95,13 @@ def grid_table(records: list[dict], rows: str, cols: str, value: str = "test_acc
     factors allow, or "mean"); a diverged run counts as accuracy 0 and ``trained`` as 0 or 1.
     A cell with no record is nan.
     """
-    if reduce not in ("max", "mean"):
-        raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
+    check_choice("reduce", reduce, ("max", "mean"))
     if not records:
-        raise ValueError("records is empty")
+        raise ValueError("records must be a non-empty list, got an empty one")
     for name in (rows, cols, *(where or {})):
         if name not in records[0]:
             factors = [k for k in records[0] if k not in RESULTS]
-            raise ValueError(f"{name!r} is not a factor of these records; factors: {factors}")
+            raise ValueError(f"{name!r} must be a factor of these records, one of {factors}")
     selected = [r for r in records if all(r[k] == v for k, v in (where or {}).items())]
     row_values, col_values = _values(records, rows), _values(records, cols)
     table = np.full((len(row_values), len(col_values)), np.nan)

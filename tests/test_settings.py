@@ -1,4 +1,6 @@
-"""NORMREG_DEVICE: data and models go where it says; random draws stay the same everywhere.
+"""Every environment variable of normreg.settings.
+
+NORMREG_DEVICE: data and models go where it says; random draws stay the same everywhere.
 
 Without a GPU the "meta" device (shapes only, no data) stands in for "another device": the
 package must move the tensors it creates to wherever its inputs are. The CUDA test runs only
@@ -10,7 +12,8 @@ import torch
 
 from normreg import MLP, MLPConfig, TrainConfig, fit, load_mnist, set_seed
 from normreg.data import with_label_noise
-from normreg.device import default_device
+from normreg.settings import at_scale, scale, show_progress
+from normreg.settings import device as default_device
 
 
 def test_the_default_is_the_cpu(monkeypatch):
@@ -70,3 +73,32 @@ def test_training_on_cuda_matches_the_cpu():
         model = MLP(MLPConfig(width=64, depth=3, norm="batch"), device=device)
         finals.append(fit(model, data, config).final("train_loss"))
     assert finals[1] == pytest.approx(finals[0], rel=1e-3)
+
+
+def test_the_book_scale_is_the_default(monkeypatch):
+    monkeypatch.delenv("NORMREG_SCALE", raising=False)
+    assert scale() == "book" and at_scale(51, 243) == 51
+
+
+def test_full_scale_is_one_setting_away(monkeypatch):
+    monkeypatch.setenv("NORMREG_SCALE", "full")
+    assert scale() == "full" and at_scale("executed", "full") == "full"
+
+
+def test_an_unknown_scale_is_refused(monkeypatch):
+    monkeypatch.setenv("NORMREG_SCALE", "huge")
+    message = r"NORMREG_SCALE must be one of \('book', 'full'\), got 'huge'"
+    with pytest.raises(ValueError, match=message):
+        at_scale(1, 2)
+
+
+def test_progress_is_shown_in_a_kernel_unless_turned_off(monkeypatch):
+    import sys
+
+    monkeypatch.delenv("NORMREG_PROGRESS", raising=False)
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    assert not show_progress()  # a script or a test: no bar
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # inside a Jupyter kernel
+    assert show_progress()
+    monkeypatch.setenv("NORMREG_PROGRESS", "0")  # what every make target sets
+    assert not show_progress()

@@ -11,16 +11,16 @@ import math
 
 import torch
 
+from normreg._checks import check_number
+
 __all__ = ["scaled_normal_", "fan_in"]
 
 
 def fan_in(weight: torch.Tensor) -> int:
     """The number of inputs n of a layer whose weight has torch's layout ``(out, in, *kernel)``."""
     if weight.dim() < 2:
-        raise ValueError(
-            f"expected a weight with at least 2 dimensions (out, in, ...), got shape "
-            f"{tuple(weight.shape)}"
-        )
+        raise ValueError(f"weight must have at least 2 dimensions (out, in, ...), got shape "
+                         f"{tuple(weight.shape)}")
     return weight.shape[1] * math.prod(weight.shape[2:])
 
 
@@ -37,13 +37,14 @@ def scaled_normal_(weight: torch.Tensor, c: float = 2.0,
         generator: an optional ``torch.Generator`` to draw from.
 
     Returns:
-        ``weight``, filled.
+        ``weight``, filled. With c = 2 it draws exactly what
+        ``torch.nn.init.kaiming_normal_(weight, generator=generator)`` draws: the standard
+        deviation is computed as torch computes it, ``sqrt(c) / sqrt(n)``.
 
     Shape: any tensor with at least 2 dimensions.
 
     Reference: He, Zhang, Ren and Sun, "Delving Deep into Rectifiers", ICCV 2015.
     """
-    if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
-        raise ValueError(f"c must be a positive finite number, got {c!r}")
-    std = math.sqrt(c / fan_in(weight))
+    c = check_number("c", c, low=0.0, low_open=True)
+    std = math.sqrt(c) / math.sqrt(fan_in(weight))
     return weight.normal_(0.0, std, generator=generator)

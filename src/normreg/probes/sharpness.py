@@ -20,7 +20,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from normreg.train import loss_value
+from normreg._checks import check_int
+from normreg.losses import loss_value
 
 __all__ = ["top_eigenvalue", "hessian_vector_product", "sharpness"]
 
@@ -39,11 +40,10 @@ def top_eigenvalue(matvec: Callable[[torch.Tensor], torch.Tensor], v0: torch.Ten
         ``(eigenvalue, unit eigenvector)``; the eigenvalue is the Rayleigh quotient
         :math:`v^\top A v`.
     """
-    if not isinstance(iters, int) or iters < 1:
-        raise ValueError(f"iters must be an int >= 1, got {iters!r}")
+    check_int("iters", iters, min=1)
     norm = v0.norm()
     if not torch.isfinite(norm) or norm == 0:
-        raise ValueError("v0 must be a finite, nonzero vector")
+        raise ValueError(f"v0 must be a finite, nonzero vector, got one of norm {float(norm)}")
     v = v0 / norm
     value = None
     for _ in range(iters):

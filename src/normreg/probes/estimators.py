@@ -30,13 +30,17 @@ import math
 import torch
 from torch import nn
 
+from normreg._checks import check_int, check_number
+from normreg.losses import loss_value
+
 __all__ = ["subset_sum", "sampling_rmse", "population_variance", "per_example_gradients",
            "gradient_population", "minibatch_gradient"]
 
 
-def _check_size(k: int, n: int, what: str) -> None:
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= n:
-        raise ValueError(f"{what} must be an int in [1, {n}], got {k!r}")
+def _check_rows(x: torch.Tensor, y: torch.Tensor) -> None:
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and "
+                         f"{y.shape[0]}")
 
 
 def subset_sum(weight: torch.Tensor, z: torch.Tensor, k: int,
@@ -53,18 +57,18 @@ def subset_sum(weight: torch.Tensor, z: torch.Tensor, k: int,
         (out,) tensor, an unbiased estimate of ``weight @ z``.
     """
     if weight.dim() != 2 or z.dim() != 1 or weight.shape[1] != z.shape[0]:
-        raise ValueError(f"expected weight (out, n) and z (n,), got {tuple(weight.shape)} and "
-                         f"{tuple(z.shape)}")
+        raise ValueError(f"weight and z must have shapes (out, n) and (n,), got "
+                         f"{tuple(weight.shape)} and {tuple(z.shape)}")
     n = z.shape[0]
-    _check_size(k, n, "k")
-    subset = torch.randperm(n, generator=generator)[:k]
+    check_int("k", k, min=1, max=n)
+    subset = torch.randperm(n, generator=generator)[:k].to(z.device)  # drawn on the CPU
     return weight[:, subset] @ z[subset] * (n / k)
 
 
 def population_variance(samples: torch.Tensor) -> float:
     r""":math:`\sigma^2 = \frac1N\sum_j \|a_j - \bar a\|^2` of the N rows of ``samples`` (N, d)."""
     if samples.dim() != 2:
-        raise ValueError(f"expected samples of shape (N, d), got {tuple(samples.shape)}")
+        raise ValueError(f"samples must have shape (N, d), got {tuple(samples.shape)}")
     samples = samples.double()
     return float(((samples - samples.mean(dim=0)) ** 2).sum(dim=1).mean())
 
@@ -75,37 +79,35 @@ def sampling_rmse(variance: float, population: int, k: int) -> float:
     :math:`\sqrt{\sigma^2 / k \cdot (N - k) / (N - 1)}`, where ``variance`` is
     :math:`\sigma^2` (:func:`population_variance`); it is 0 at k = N.
     """
-    if not (isinstance(population, int) and population >= 2):
-        raise ValueError(f"population must be an int >= 2, got {population!r}")
-    _check_size(k, population, "k")
-    if not (variance >= 0 and math.isfinite(variance)):
-        raise ValueError(f"variance must be a finite number >= 0, got {variance!r}")
+    check_int("population", population, min=2)
+    check_int("k", k, min=1, max=population)
+    check_number("variance", variance, low=0.0)
     return math.sqrt(variance / k * (population - k) / (population - 1))
 
 
-def _loss_gradient(model: nn.Module, loss_fn, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                   loss: str) -> torch.Tensor:
+    """The gradient of the mean ``loss`` on (x, y) in the trainable parameters, flattened."""
     params = [p for p in model.parameters() if p.requires_grad]
-    grads = torch.autograd.grad(loss_fn(model(x), y), params)
+    grads = torch.autograd.grad(loss_value(model(x), y, loss), params)
     return torch.cat([g.reshape(-1) for g in grads])
 
 
-def per_example_gradients(model: nn.Module, loss_fn, x: torch.Tensor,
-                          y: torch.Tensor) -> torch.Tensor:
-    """The gradient of ``loss_fn`` on each example alone, flattened: shape (m, n_parameters).
+def per_example_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                          loss: str = "cross_entropy") -> torch.Tensor:
+    """The gradient of ``loss`` on each example alone, flattened: shape (m, n_parameters).
 
-    ``loss_fn(logits, y)`` must average over the batch (as ``F.cross_entropy`` does), so that the
-    mean of the rows is the full-batch gradient. The model should be in eval mode (no dropout,
-    no batch statistics), which is left to the caller.
+    The losses are means over the batch, so the mean of the rows is the full-batch gradient.
+    The model should be in eval mode (no dropout, no batch statistics), which is left to the
+    caller.
     """
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and "
-                         f"{y.shape[0]}")
-    return torch.stack([_loss_gradient(model, loss_fn, x[i:i + 1], y[i:i + 1])
+    _check_rows(x, y)
+    return torch.stack([_loss_gradient(model, x[i:i + 1], y[i:i + 1], loss)
                         for i in range(x.shape[0])])
 
 
-def gradient_population(model: nn.Module, loss_fn, x: torch.Tensor,
-                        y: torch.Tensor) -> tuple[torch.Tensor, float]:
+def gradient_population(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                        loss: str = "cross_entropy") -> tuple[torch.Tensor, float]:
     r"""The full gradient and the variance of the per-example gradients, in one streaming pass.
 
     Returns ``(g, sigma2)``: :math:`g = \frac1m\sum_i g_i` (float64, flattened) and
@@ -114,25 +116,23 @@ def gradient_population(model: nn.Module, loss_fn, x: torch.Tensor,
     gradient. Unlike :func:`per_example_gradients` it never holds the m gradients at once, so it
     works for a network with millions of parameters.
     """
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and "
-                         f"{y.shape[0]}")
+    _check_rows(x, y)
     m = x.shape[0]
     total, squares = 0.0, 0.0
     for i in range(m):
-        g = _loss_gradient(model, loss_fn, x[i:i + 1], y[i:i + 1]).double()
+        g = _loss_gradient(model, x[i:i + 1], y[i:i + 1], loss).double()
         total = total + g
         squares += float(g @ g)
     mean = total / m
     return mean, max(squares / m - float(mean @ mean), 0.0)
 
 
-def minibatch_gradient(model: nn.Module, loss_fn, x: torch.Tensor, y: torch.Tensor, k: int,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-    """The flattened gradient of the mean loss over a uniform random minibatch of k examples."""
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and "
-                         f"{y.shape[0]}")
-    _check_size(k, x.shape[0], "k")
-    batch = torch.randperm(x.shape[0], generator=generator)[:k]
-    return _loss_gradient(model, loss_fn, x[batch], y[batch])
+def minibatch_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, k: int,
+                       generator: torch.Generator | None = None,
+                       loss: str = "cross_entropy") -> torch.Tensor:
+    """The flattened gradient of the mean ``loss`` over a uniform random minibatch of k
+    examples (drawn on the CPU from ``generator``)."""
+    _check_rows(x, y)
+    check_int("k", k, min=1, max=x.shape[0])
+    batch = torch.randperm(x.shape[0], generator=generator)[:k].to(x.device)
+    return _loss_gradient(model, x[batch], y[batch], loss)

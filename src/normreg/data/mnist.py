@@ -12,7 +12,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from normreg.device import default_device
+from normreg import settings
+from normreg._checks import check_int, check_number
 
 __all__ = [
     "Dataset", "load_mnist", "mnist_arrays", "with_label_noise", "with_random_labels", "N_CLASSES",
@@ -82,12 +83,10 @@ def load_mnist(n_train_per_class: int = 400, n_test_per_class: int = 100,
     training images, so that a typical input has squared norm close to 784 (the input dimension).
 
     Defaults: 4,000 training and 1,000 test images, on
-    :func:`~normreg.device.default_device` (the CPU unless ``NORMREG_DEVICE`` says otherwise).
+    :func:`normreg.settings.device` (the CPU unless ``NORMREG_DEVICE`` says otherwise).
     """
-    for name, value in (("n_train_per_class", n_train_per_class),
-                        ("n_test_per_class", n_test_per_class)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_int("n_train_per_class", n_train_per_class, min=1)
+    check_int("n_test_per_class", n_test_per_class, min=1)
     if n_train_per_class + n_test_per_class > N_PER_CLASS:
         raise ValueError(
             f"n_train_per_class + n_test_per_class must be at most {N_PER_CLASS} (images per "
@@ -117,7 +116,7 @@ def load_mnist(n_train_per_class: int = 400, n_test_per_class: int = 100,
         y_test=torch.from_numpy(labels[test_idx]),
         pixel_mean=float(mean),
         pixel_std=float(std),
-    ).to(default_device() if device is None else device)
+    ).to(settings.device() if device is None else device)
 
 
 def with_random_labels(data: Dataset, seed: int = 0) -> Dataset:
@@ -138,9 +137,7 @@ def with_label_noise(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
     has memorized the noise, which is the setting where explicit regularization such as dropout
     (chapter 5) visibly helps.
     """
-    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) \
-            or not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"fraction must be a number in [0, 1], got {fraction!r}")
+    check_number("fraction", fraction, low=0.0, high=1.0)
     generator = torch.Generator().manual_seed(seed)
     random_labels = torch.randint(0, N_CLASSES, data.y_train.shape, generator=generator)
     if fraction == 1.0:

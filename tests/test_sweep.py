@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from normreg import MLP, MLPConfig, TrainConfig, load_mnist
-from normreg.grid import TRAINED_ACCURACY, grid_points, grid_table, run_grid
+from normreg.experiments.sweep import TRAINED_ACCURACY, grid_points, grid_table, run_grid
 
 
 def test_grid_points_are_the_product_last_factor_fastest():
@@ -51,5 +51,5 @@ def test_grid_table_slices_and_reduces():
     np.testing.assert_allclose(trained, [[0.0, 1.0], [1.0, 1.0]])
     rows, cols, _ = grid_table(records[::-1], "c", "norm")
     assert rows == [1, 2] and cols == ["none", "batch"]  # numbers sorted, names as they come
-    with pytest.raises(ValueError, match="'lr' is not a factor"):
+    with pytest.raises(ValueError, match="'lr' must be a factor of these records"):
         grid_table(records, "lr", "norm")

@@ -23,6 +23,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from normreg._checks import check_choice, check_int
+from normreg.nn import BatchNorm1d
+from normreg.optim import Adam
+
 __all__ = ["METHODS", "entropy", "configure_tent", "predict_adapted"]
 
 METHODS = ("source", "norm", "tent")
@@ -35,8 +39,8 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
 
 
 def _is_batch_norm(module: nn.Module) -> bool:
-    return isinstance(module, nn.modules.batchnorm._BatchNorm) or (
-        hasattr(module, "running_mean") and hasattr(module, "num_batches_tracked"))
+    """The book's batch norm (and its noisy variant) or torch's."""
+    return isinstance(module, (BatchNorm1d, nn.modules.batchnorm._BatchNorm))
 
 
 def configure_tent(model: nn.Module) -> list[nn.Parameter]:
@@ -51,10 +55,11 @@ def configure_tent(model: nn.Module) -> list[nn.Parameter]:
         p.requires_grad_(False)
     params = []
     for module in model.modules():
-        if _is_batch_norm(module) and getattr(module, "weight", None) is not None:
-            for p in (module.weight, module.bias):
-                p.requires_grad_(True)
-                params.append(p)
+        if _is_batch_norm(module):
+            for p in (module.weight, module.bias):  # None without affine parameters
+                if p is not None:
+                    p.requires_grad_(True)
+                    params.append(p)
     if not params:
         raise ValueError("Tent adapts batch-norm scale and shift, but the model has no "
                          "batch-norm layer with affine parameters")
@@ -71,17 +76,15 @@ def predict_adapted(model: nn.Module, x: torch.Tensor, method: str = "tent",
         batch_size: test batch size (the statistics of each batch normalize it).
         lr: Tent's learning rate (Adam, as in the paper's CIFAR experiments).
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not isinstance(batch_size, int) or batch_size < 2:
-        raise ValueError(f"batch_size must be an int >= 2, got {batch_size!r}")
+    check_choice("method", method, METHODS)
+    check_int("batch_size", batch_size, min=2)
     model = copy.deepcopy(model)
     if method == "source":
         model.eval()
     elif method == "norm":
         model.train()
     else:
-        optimizer = torch.optim.Adam(configure_tent(model), lr=lr)
+        optimizer = Adam(configure_tent(model), lr=lr)
     predictions = []
     for start in range(0, x.shape[0], batch_size):
         batch = x[start:start + batch_size]

@@ -1,0 +1,7 @@
+"""Experiments that belong to one chapter.
+
+- :mod:`normreg.experiments.sweep`: a grid of training runs over several factors, and 2-D
+  tables of its results (chapter 6)
+- :mod:`normreg.experiments.tent`: test-time adaptation of a batch-norm network, test-batch
+  statistics and Tent (chapter 8)
+"""

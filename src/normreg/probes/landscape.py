@@ -1,0 +1,125 @@
+r"""The measurements of Santurkar, Tsipras, Ilyas and Madry (NeurIPS 2018), "How Does Batch
+Normalization Help Optimization?", for the book's MLP.
+
+- :func:`internal_covariate_shift`: their Definition 2.1. For layer i, the gradient of the loss in
+  :math:`W_i` before and after the layers *below* it (1..i-1) take their gradient step, on the
+  same batch:
+
+  .. math::
+      G_i = \nabla_{W_i} L(W_1, \dots, W_k), \qquad
+      G'_i = \nabla_{W_i} L(W_1 - \eta \nabla_{W_1}, \dots, W_{i-1} - \eta \nabla_{W_{i-1}},
+      W_i, \dots, W_k),
+
+  reported as :math:`\|G_i - G'_i\|` and the cosine between them. If batch normalization reduced
+  "internal covariate shift" in the sense of the updates below a layer changing the problem it
+  faces, these would be smaller with it.
+- :func:`loss_along_gradient`: the loss and its gradient at :math:`W - \eta g` for a range of
+  step sizes along the gradient g: how much the loss varies (its Lipschitzness along the step) and
+  how much the gradient changes (the "effective :math:`\beta`-smoothness",
+  :math:`\max_\eta \|\nabla L(W - \eta g) - g\| / \|\eta g\|`).
+
+Both compare several forward passes at one point of training, so a network with
+:class:`~normreg.nn.NoisyBatchNorm1d` must see the same noise in all of them, as the passes of
+one training step would: both measure under :func:`~normreg.nn.hold_noise`. (Redrawn between
+the passes, the noise alone would make :math:`G \ne G'` even with :math:`\eta = 0`.)
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from normreg._checks import check_number
+from normreg.losses import loss_value
+from normreg.models import linear_layers
+from normreg.nn import hold_noise
+
+__all__ = ["internal_covariate_shift", "loss_along_gradient"]
+
+
+def _layers(model: nn.Module) -> list[nn.Module]:
+    """The hidden blocks, then the head: layer i holds the i-th linear map."""
+    if not (hasattr(model, "blocks") and hasattr(model, "head")):
+        raise ValueError(f"model must be an MLP with .blocks and .head, got "
+                         f"{type(model).__name__}")
+    return [*model.blocks, model.head]
+
+
+def internal_covariate_shift(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float,
+                             loss: str = "cross_entropy") -> dict[str, list[float]]:
+    r"""Santurkar et al.'s internal covariate shift of every layer of an MLP, on one batch.
+
+    Args:
+        model: an :class:`~normreg.models.MLP` (its mode is used as is: train mode for batch
+            statistics); it is not modified.
+        x, y: the batch.
+        lr: the step size :math:`\eta` of the update of the lower layers, >= 0 (0 gives
+            :math:`G'_i = G_i`: the control).
+
+    Returns:
+        A dict of lists, one entry per linear layer (the hidden blocks, then the head):
+        ``"distance"`` :math:`\|G_i - G'_i\|_F`, ``"relative"`` (the distance over
+        :math:`\|G_i\|_F`, comparable between networks whose gradients differ in size) and
+        ``"cosine"`` :math:`\cos(G_i, G'_i)`. The first layer has nothing below it, so its
+        distance is 0 and its cosine 1.
+    """
+    check_number("lr", lr, low=0.0)
+    _layers(model)  # an MLP, or a clear error
+    out: dict[str, list[float]] = {"distance": [], "relative": [], "cosine": []}
+    with hold_noise(copy.deepcopy(model)) as probe:  # one noise draw for every pass below
+        params = list(probe.parameters())
+        grads = torch.autograd.grad(loss_value(probe(x), y, loss), params)
+        step = dict(zip(params, grads, strict=True))  # parameter -> its gradient
+        layers = _layers(probe)
+        for i, layer in enumerate(layers):
+            # G_i, then G'_i: layer i's gradient after the layers below take their step
+            before = step[linear_layers(layer)[0].weight]
+            moved = copy.deepcopy(probe)  # the noise draw is copied with it
+            with torch.no_grad():
+                for below, original in zip(_layers(moved)[:i], layers[:i], strict=True):
+                    for p, q in zip(below.parameters(), original.parameters(), strict=True):
+                        p.sub_(lr * step[q])
+            weight = linear_layers(_layers(moved)[i])[0].weight
+            (after,) = torch.autograd.grad(loss_value(moved(x), y, loss), [weight])
+            g, h = before.reshape(-1), after.reshape(-1)
+            out["distance"].append(float((g - h).norm()))
+            out["relative"].append(float((g - h).norm() / g.norm().clamp_min(1e-30)))
+            out["cosine"].append(float(g @ h / (g.norm() * h.norm()).clamp_min(1e-30)))
+    return out
+
+
+def loss_along_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                        step_sizes: list[float],
+                        loss: str = "cross_entropy") -> dict[str, list[float]]:
+    r"""Loss and gradient change at :math:`W - \eta g` for each :math:`\eta` in ``step_sizes``.
+
+    Returns a dict of lists, one entry per step size: ``"loss"`` (:math:`L(W - \eta g)`),
+    ``"grad_change"`` (:math:`\|\nabla L(W - \eta g) - g\|`) and ``"beta"``
+    (``grad_change`` / :math:`\|\eta g\|`, the change of the gradient per unit distance
+    moved: comparable between networks whose gradients differ in size). The model is not
+    modified.
+    """
+    if not step_sizes:
+        raise ValueError(f"step_sizes must be a non-empty list of positive numbers, got "
+                         f"{step_sizes!r}")
+    for eta in step_sizes:
+        check_number("every step size", eta, low=0.0, low_open=True)
+    out: dict[str, list[float]] = {"loss": [], "grad_change": [], "beta": []}
+    with hold_noise(copy.deepcopy(model)) as probe:  # one noise draw for every pass below
+        params = list(probe.parameters())
+        g = [t.detach() for t in torch.autograd.grad(loss_value(probe(x), y, loss), params)]
+        flat_g = torch.cat([t.reshape(-1) for t in g])
+        start = [p.detach().clone() for p in params]
+        for eta in step_sizes:
+            with torch.no_grad():
+                for p, p0, gp in zip(params, start, g, strict=True):
+                    p.copy_(p0 - eta * gp)
+            value = loss_value(probe(x), y, loss)
+            new_g = torch.cat([t.reshape(-1) for t in torch.autograd.grad(value, params)])
+            change = float((new_g - flat_g).norm())
+            out["loss"].append(float(value.detach()))
+            out["grad_change"].append(change)
+            out["beta"].append(change / (eta * float(flat_g.norm())))
+    return out
