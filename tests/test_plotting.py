@@ -65,3 +65,18 @@ def test_plot_heatmap_writes_every_value_in_a_contrasting_colour():
     with pytest.raises(ValueError, match=r"table must have shape \(2, 3\), .* got \(2, 2\)"):
         plot_heatmap(ax, table, ["a", "b"], ["x", "y", "z"])
     plt.close(fig)
+
+
+def test_plot_band_draws_the_median_and_shades_the_range_of_the_runs():
+    from normreg.plotting import plot_band
+
+    fig, ax = plt.subplots()
+    runs = [[1.0, 5.0, 2.0], [3.0, 1.0, 2.0], [2.0, 3.0, 9.0]]
+    plot_band(ax, [0, 10, 20], runs, label="three seeds", color=COLORS[0])
+    (line,) = ax.get_lines()
+    assert list(line.get_ydata()) == [2.0, 3.0, 2.0]  # the median of each column
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == 1.0 and band[:, 1].max() == 9.0  # from the lowest to the highest
+    with pytest.raises(ValueError, match=r"runs must have shape \(number of runs, 2\), got \(3, 3\)"):
+        plot_band(ax, [0, 10], runs, label="x", color=COLORS[0])
+    plt.close(fig)

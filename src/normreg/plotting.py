@@ -15,7 +15,8 @@ import numpy as np
 
 from normreg.train.history import History
 
-__all__ = ["COLORS", "use_style", "color", "plot_layers", "plot_training", "plot_heatmap"]
+__all__ = ["COLORS", "use_style", "color", "plot_layers", "plot_band", "plot_training",
+           "plot_heatmap"]
 
 # Okabe & Ito (2008), "Color Universal Design"; black last, for reference lines.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -58,6 +59,19 @@ def plot_layers(ax: plt.Axes, values: Sequence[float], *, label: str, color: str
     ax.plot(layers, values, color=color, label=label)
     if predicted is not None:
         ax.plot(layers, predicted, color=color, linestyle="--", linewidth=1.2)
+
+
+def plot_band(ax: plt.Axes, x: Sequence[float], runs: Sequence[Sequence[float]], *, label: str,
+              color: str, **style) -> None:
+    """Several runs of one measurement (one row per run, e.g. per seed) against x: their median
+    as a line, and the band from their minimum to their maximum shaded in the same colour, so
+    that the spread between runs is visible."""
+    values = np.asarray(runs, dtype=float)  # (runs, len(x))
+    if values.ndim != 2 or values.shape[1] != len(x):
+        raise ValueError(f"runs must have shape (number of runs, {len(x)}), got {values.shape}")
+    ax.plot(x, np.median(values, axis=0), color=color, label=label, **style)
+    ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2,
+                    linewidth=0)
 
 
 def plot_training(ax: plt.Axes, runs: Mapping[str, History], *, metric: str = "batch_loss",
