@@ -33,6 +33,7 @@ from normreg.probes.landscape import internal_covariate_shift, loss_along_gradie
 from normreg.probes.sharpness import top_eigenvalue
 from normreg.slider import static_slider
 from normreg.train import History, evaluate
+from normreg.train.batched import fit_many
 
 W = [nn.Parameter(torch.zeros(2))]
 X, Y = torch.zeros(3, 4), torch.zeros(3, dtype=torch.long)
@@ -56,6 +57,7 @@ ROWS = [
     (TrainConfig, lambda: TrainConfig(momentum=1.0), ValueError, r"momentum must be a number in \[0, 1\), got 1.0"),
     (evaluate, lambda: evaluate(nn.Linear(2, 2), torch.zeros(2, 2), torch.zeros(2, dtype=torch.long), mode="test"), ValueError, r"mode must be one of \('eval', 'train'\), got 'test'"),
     (History, lambda: History().final("loss"), ValueError, r"metric must be one of .*, got 'loss'"),
+    (fit_many, lambda: fit_many([], None), ValueError, r"runs must be a non-empty sequence of Run, got an empty one"),
     (loss_value, lambda: loss_value(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), "hinge"), ValueError, r"loss must be one of \('cross_entropy', 'mse'\), got 'hinge'"),
     (load_mnist, lambda: load_mnist(n_train_per_class=450, n_test_per_class=100), ValueError, r"must be at most 500 .*, got 450 \+ 100"),
     (with_label_noise, lambda: with_label_noise(None, 1.5), ValueError, r"fraction must be a number in \[0, 1\], got 1.5"),

@@ -77,6 +77,7 @@ def test_plot_band_draws_the_median_and_shades_the_range_of_the_runs():
     assert list(line.get_ydata()) == [2.0, 3.0, 2.0]  # the median of each column
     band = ax.collections[0].get_paths()[0].vertices
     assert band[:, 1].min() == 1.0 and band[:, 1].max() == 9.0  # from the lowest to the highest
-    with pytest.raises(ValueError, match=r"runs must have shape \(number of runs, 2\), got \(3, 3\)"):
+    with pytest.raises(ValueError,
+                       match=r"runs must have shape \(number of runs, 2\), got \(3, 3\)"):
         plot_band(ax, [0, 10], runs, label="x", color=COLORS[0])
     plt.close(fig)

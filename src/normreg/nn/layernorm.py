@@ -54,7 +54,7 @@ def layer_norm(input: torch.Tensor, normalized_shape: int | tuple[int], weight: 
         raise ValueError(f"input must end in the normalized dimension {d} (*, {d}), got shape "
                          f"{tuple(input.shape)}")
     rows = input.reshape(-1, d)  # (M, D): every leading index is one example
-    y, _, _, _, _ = Standardize.apply(rows, weight, bias, 1, eps)  # each row
+    y, _, _ = Standardize.apply(rows, weight, bias, 1, eps)  # each row
     return y.reshape(input.shape)
 
 

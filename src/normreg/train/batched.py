@@ -1,0 +1,413 @@
+r"""Many runs at once: networks of one shape trained together, as one batched computation.
+
+A sweep trains many small networks that differ only in numbers: the seed, the initialization
+scale c, the learning rate, the weight decay, the dropout probability, the labels. At the book's
+sizes a training step costs mostly the launching of each operation, not its arithmetic, so K
+networks stacked along a new leading axis (weights of shape (K, out, in), one ``torch.baddbmm``
+per layer for all of them) cost little more per step than one. :func:`fit_many` trains a list
+of :class:`Run` this way and returns, for each, the trained :class:`~normreg.models.MLP` and its
+:class:`~normreg.train.history.History`::
+
+    runs = [Run(MLPConfig(c=c), TrainConfig(lr=lr), seed=s) for c in ... for lr in ... for s in ...]
+    for (model, history), run in zip(fit_many(runs, data), runs): ...
+
+**Each run is the run done alone.** ``fit_many([Run(config, train, seed)], data)`` ends where
+``set_seed(seed); model = MLP(config); fit(model, data, train)`` ends, to floating-point
+rounding: the same initial weights, the same minibatches, the same optimizer with the book's
+weight-decay policy, and the same dropout masks and injected noise. For the last, each run draws
+from a generator of its own that continues the global random stream exactly where the single
+run would continue it (after building its model), in the same order; a ``callback`` sees that
+stream too. ``tests/test_batched.py`` checks this for every layer and every optimizer. (On a GPU
+the single run draws its masks there, so the two agree in distribution, not draw for draw.)
+
+**What a group shares.** Runs train together when their computation has the same shape: the
+same architecture (widths, depth, activation, normalization and its place, with or without
+dropout), batch size, number of steps, optimizer, loss and evaluation schedule, and datasets of
+the same sizes. :func:`fit_many` sorts the runs into such groups by itself and trains one group
+after the other; what may differ within a group is every number: the seed, c, the learning rate,
+momentum, weight decay, the dropout probability and the dataset's values (labels, noise).
+
+The stacked network is written out here once, layer by layer, with the book's own pieces: the
+normalization layers' hand-derived forward and backward (:class:`normreg.nn._standardize.
+Standardize`, applied to (K, B, D) tensors with a scale and shift per run), the dropout formula
+and the update rules of :mod:`normreg.optim` with one learning rate, momentum and weight decay
+per run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from normreg import settings
+from normreg.data import Dataset
+from normreg.losses import loss_value
+from normreg.models import MLP, MLPConfig
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d
+from normreg.nn._standardize import Standardize
+from normreg.repro import set_seed
+from normreg.train.history import History
+from normreg.train.loop import TrainConfig, minibatches
+
+__all__ = ["Run", "fit_many"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a sweep: what :func:`fit_many` trains, and what it equals alone."""
+
+    model: MLPConfig  # the network
+    train: TrainConfig  # how it is trained (its seed orders the minibatches)
+    seed: int = 0  # set_seed(seed) before building the model: initialization, dropout, noise
+    data: Dataset | None = None  # this run's own dataset (e.g. noisy labels); None: the shared one
+
+
+def fit_many(runs: Sequence[Run], data: Dataset, *, progress: bool | None = None,
+             callback: Callable[[nn.Module], dict[str, float]] | None = None
+             ) -> list[tuple[MLP, History]]:
+    """Train every run, runs of one shape together; return (trained model, history) per run.
+
+    Args:
+        runs: the runs, in any order; the results come back in the same order.
+        data: the dataset of every run that does not bring its own.
+        progress: show a tqdm bar per group; None: as :func:`normreg.settings.show_progress`.
+        callback: called as in :func:`~normreg.train.fit`, with each run's model (holding that
+            run's current parameters) at each of its evaluations.
+    """
+    if not runs:
+        raise ValueError("runs must be a non-empty sequence of Run, got an empty one")
+    results: list[tuple[MLP, History] | None] = [None] * len(runs)
+    groups: dict[tuple, list[int]] = {}
+    for i, run in enumerate(runs):
+        groups.setdefault(_shape(run, data), []).append(i)
+    for indices in groups.values():
+        trained = _Group([runs[i] for i in indices], data).fit(progress, callback)
+        for i, result in zip(indices, trained, strict=True):
+            results[i] = result
+    return results
+
+
+def _shape(run: Run, shared: Dataset) -> tuple:
+    """What runs trained together must agree on (everything but numbers)."""
+    m, t, data = run.model, run.train, run.data or shared
+    return (m.in_features, m.width, m.depth, m.out_features, m.activation, m.norm,
+            m.norm_position, m.dropout > 0, t.steps, t.batch_size, t.optimizer, t.loss,
+            t.eval_every, t.record_layers, tuple(data.x_train.shape), tuple(data.x_test.shape))
+
+
+def _per_run(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
+    """K numbers as a (K, 1, ..., 1) tensor that broadcasts against ``like`` (K, ...)."""
+    return torch.tensor(values, dtype=like.dtype, device=like.device).view(
+        -1, *[1] * (like.dim() - 1))
+
+
+class _Group:
+    """K runs of one shape: their models and random streams, the stacked network, the loop."""
+
+    def __init__(self, runs: list[Run], shared: Dataset) -> None:
+        self.runs, self.k = runs, len(runs)
+        self.config, self.train = runs[0].model, runs[0].train
+        self.datasets = [run.data or shared for run in runs]
+        # 1. every run's model, built as the single run builds it, and the generator that
+        # continues the global random stream where that run would continue it
+        self.models, self.generators = [], []
+        for run in runs:
+            set_seed(run.seed)
+            self.models.append(MLP(run.model))
+            generator = torch.Generator()
+            generator.set_state(torch.get_rng_state())
+            self.generators.append(generator)
+        # 2. the stacked parameters and buffers: one (K, ...) tensor per tensor of the model.
+        # A linear layer's weight is kept transposed, (K, in, out), the layout in which
+        # baddbmm takes it and returns its gradient: no copy forward or backward.
+        self.names = [name for name, _ in self.models[0].named_parameters()]
+        self.transposed = {prefix + "weight" for prefix, m in self._layers()
+                           if isinstance(m, nn.Linear)}
+        self.params = {}
+        for name in self.names:
+            tensors = [m.get_parameter(name).detach() for m in self.models]
+            if name in self.transposed:
+                tensors = [t.T for t in tensors]
+            self.params[name] = torch.stack(tensors).requires_grad_(True)
+        self.buffers = {name: torch.stack([dict(m.named_buffers())[name] for m in self.models])
+                        for name, _ in self.models[0].named_buffers()
+                        if not name.endswith(("noise_scale", "noise_shift"))}
+        self.layers = self._layers()
+
+    def _layers(self) -> list[tuple[str, nn.Module]]:
+        """Each block's modules in order, with the prefix of their names: (prefix, module)."""
+        out = []
+        for i, block in enumerate(self.models[0].blocks):
+            out += [(f"blocks.{i}.{j}.", module) for j, module in enumerate(block)]
+        return out + [("head.", self.models[0].head)]
+
+    # -- the stacked network -------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, training: bool) -> torch.Tensor:
+        """Logits (K, B, classes) of input (K, B, features), every run through its own weights."""
+        z = x
+        for prefix, module in self.layers:
+            if isinstance(module, nn.Linear):
+                weight, bias = self.params[prefix + "weight"], self.params[prefix + "bias"]
+                z = torch.baddbmm(bias.unsqueeze(1), z, weight)  # (K, B, in) @ (K, in, out)
+            elif isinstance(module, (LayerNorm, BatchNorm1d)):
+                z = self._norm(prefix, module, z, training)
+            elif isinstance(module, Dropout):
+                z = self._dropout(z) if training else z
+            elif isinstance(module, nn.ReLU):
+                z = z.relu_()  # in place: the linear layer's backward does not need its output
+            else:  # another activation
+                z = module(z)
+        return z
+
+    def _affine(self, prefix: str, name: str) -> torch.Tensor | None:
+        param = self.params.get(prefix + name)
+        return None if param is None else param.unsqueeze(1)  # (K, 1, D): one per run
+
+    def _norm(self, prefix: str, module: nn.Module, z: torch.Tensor,
+              training: bool) -> torch.Tensor:
+        weight, bias = self._affine(prefix, "weight"), self._affine(prefix, "bias")
+        if isinstance(module, LayerNorm):  # each example: the feature axis
+            return Standardize.apply(z, weight, bias, 2, module.eps)[0]
+        if not training:  # batch norm in eval mode: a fixed affine map per run and feature
+            mean = self.buffers[prefix + "running_mean"].unsqueeze(1)  # (K, 1, D)
+            var = self.buffers[prefix + "running_var"].unsqueeze(1)
+            scale = torch.rsqrt(var + module.eps)
+            shift = -mean * scale
+            if weight is not None:
+                scale, shift = scale * weight, shift * weight
+            if bias is not None:
+                shift = shift + bias
+            return z * scale + shift
+        # batch norm in train mode: each run's batch, the example axis
+        y, mean, var = Standardize.apply(z, weight, bias, 1, module.eps)
+        self._update_running(prefix, module, mean.squeeze(1), var.squeeze(1), z.shape[1])
+        if isinstance(module, NoisyBatchNorm1d):
+            y = self._noise(module, y)
+        return y
+
+    @torch.no_grad()
+    def _update_running(self, prefix: str, module: BatchNorm1d, mean: torch.Tensor,
+                        var: torch.Tensor, n: int) -> None:
+        """BatchNorm1d's update of the running estimates, in the runs still training (a run
+        alone stops at the step its loss stops being finite)."""
+        training = self.alive.to(mean.device)
+        count = self.buffers[prefix + "num_batches_tracked"]
+        count.add_(training.long())
+        m = module.momentum if module.momentum is not None else (1.0 / count).unsqueeze(1)
+        unbiased = var * (n / (n - 1))
+        for name, batch in (("running_mean", mean), ("running_var", unbiased)):
+            running = self.buffers[prefix + name]  # (K, D)
+            running.copy_(torch.where(training[:, None], running * (1 - m) + m * batch, running))
+
+    def _noise(self, module: NoisyBatchNorm1d, y: torch.Tensor) -> torch.Tensor:
+        """Santurkar et al.'s noise, each run's from its own stream, in NoisyBatchNorm1d's
+        order: the shift, then the scale."""
+        d = y.shape[2]
+        shifts, scales = [], []
+        for g in self.generators:
+            shifts.append((torch.rand(d, generator=g) * 2 - 1) * module.shift)
+            scales.append(1 + torch.rand(d, generator=g) * (module.scale - 1))
+        scale = torch.stack(scales).unsqueeze(1).to(y)  # (K, 1, D)
+        return y * scale + torch.stack(shifts).unsqueeze(1).to(y)
+
+    def _dropout(self, z: torch.Tensor) -> torch.Tensor:
+        """Inverted dropout with each run's p, masks from each run's stream (as Dropout draws)."""
+        shape = z.shape[1:]
+        keep = torch.stack([torch.rand(shape, generator=g, dtype=torch.float32) >= run.model.dropout
+                            for g, run in zip(self.generators, self.runs, strict=True)])
+        scale = _per_run([1.0 / (1.0 - run.model.dropout) for run in self.runs], z)
+        return z * keep.to(z.device) * scale
+
+    # -- the optimizer -------------------------------------------------------------------------
+    def _optimizer_state(self) -> None:
+        self.alive = torch.ones(self.k, dtype=torch.bool)  # the runs that still train
+        t = [run.train for run in self.runs]
+        self.state: dict[str, dict[str, torch.Tensor]] = {name: {} for name in self.names}
+        self.step_count = 0
+        self.any_momentum = any(c.momentum != 0 for c in t)
+        self.hyper = {}
+        for name, p in self.params.items():
+            decays = p.dim() >= 3  # a weight matrix: normreg.optim.decay's rule, per run
+            self.hyper[name] = {
+                "lr": _per_run([c.lr for c in t], p),
+                "momentum": _per_run([c.momentum for c in t], p),
+                "weight_decay": _per_run([c.weight_decay if decays else 0.0 for c in t], p),
+                "decays": decays and any(c.weight_decay != 0 for c in t),
+            }
+
+    @torch.no_grad()
+    def _step(self) -> None:
+        """One update of every run, each with its own hyperparameters: the rules of
+        :class:`normreg.optim.SGD` (plain or with momentum) and :class:`~normreg.optim.Adam` /
+        :class:`~normreg.optim.AdamW` (betas (0.9, 0.999), eps 1e-8, as TrainConfig uses them)."""
+        self.step_count += 1
+        kind, everyone = self.train.optimizer, bool(self.alive.all())
+        for name, p in self.params.items():
+            g, h, state = p.grad, self.hyper[name], self.state[name]
+            if g is None:
+                continue
+            lr, lam = h["lr"], h["weight_decay"]
+            if not everyone:
+                # a run that stopped stays where it stopped: no gradient (which its non-finite
+                # activations would make NaN) and no step
+                alive = self.alive.to(p.device).view(-1, *[1] * (p.dim() - 1))
+                g.masked_fill_(~alive, 0.0)
+                lr = lr * alive
+            if kind == "sgd":
+                d = torch.addcmul(g, lam, p) if h["decays"] else g  # gradient of loss + lam/2 |W|^2
+                if self.any_momentum:
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = d.clone()  # v = d at the first step
+                    else:
+                        state["momentum_buffer"].mul_(h["momentum"]).add_(d)  # v <- mu v + d
+                    d = state["momentum_buffer"]
+                p.addcmul_(lr, d, value=-1)  # W <- W - lr v
+                continue
+            if h["decays"]:
+                if kind == "adamw":
+                    p.mul_(1 - lr * lam)  # decoupled: shrink W, outside Adam's rescaling
+                else:
+                    g = torch.addcmul(g, lam, p)  # Adam + l2: the decay is rescaled too
+            if not state:
+                state["exp_avg"], state["exp_avg_sq"] = torch.zeros_like(p), torch.zeros_like(p)
+            b1, b2, eps, t = 0.9, 0.999, 1e-8, self.step_count
+            m, s = state["exp_avg"], state["exp_avg_sq"]
+            m.lerp_(g, 1 - b1)  # m <- b1 m + (1 - b1) g
+            s.mul_(b2).addcmul_(g, g, value=1 - b2)  # s <- b2 s + (1 - b2) g^2
+            denominator = s.sqrt().div_(math.sqrt(1 - b2 ** t)).add_(eps)
+            p.addcdiv_(m, denominator.div_(lr / (1 - b1 ** t)), value=-1)
+
+    # -- data and evaluation -------------------------------------------------------------------
+    def _stacked(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The runs' inputs and labels of one split: (N, features) shared by all runs or (K, N,
+        features), and (K, N) labels."""
+        xs = [getattr(d, f"x_{split}") for d in self.datasets]
+        ys = [getattr(d, f"y_{split}") for d in self.datasets]
+        x = xs[0] if all(t is xs[0] for t in xs) else torch.stack(xs)
+        return x, torch.stack(ys)
+
+    @torch.no_grad()
+    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
+        """Each run's mean loss and accuracy on its (x, y) in eval mode."""
+        if x.dim() == 2:
+            x = x.expand(self.k, *x.shape)  # (K, N, features), no copy
+        logits = self.forward(x, training=False)  # (K, N, classes)
+        per_example = loss_value(logits.flatten(0, 1), y.flatten(), self.train.loss,
+                                 reduction="none").view(self.k, -1)
+        accuracy = (logits.argmax(dim=2) == y).double().mean(dim=1)
+        return per_example.double().mean(dim=1).tolist(), accuracy.tolist()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def fit(self, progress: bool | None, callback) -> list[tuple[MLP, History]]:
+        config, k = self.train, self.k
+        self._optimizer_state()
+        histories = [History() for _ in range(k)]
+        initial = {name: p.detach().clone() for name, p in self.params.items()
+                   if name.endswith("weight") and p.dim() == 3}
+        x_train, y_train = self._stacked("train")
+        x_test, y_test = self._stacked("test")
+        batches = [minibatches(x_train.shape[-2], config.batch_size,
+                               torch.Generator().manual_seed(run.train.seed)) for run in self.runs]
+
+        def record(step: int) -> None:
+            """Evaluate every run still training, and whatever else is asked, at this step."""
+            train = self._evaluate(x_train, y_train)
+            test = self._evaluate(x_test, y_test)
+            norms, changes = self._layer_norms(initial) if config.record_layers else ([], [])
+            if callback is not None:
+                self._write_back()
+            for i in self.alive.nonzero().flatten().tolist():
+                h = histories[i]
+                h.step.append(step)
+                h.train_loss.append(train[0][i])
+                h.train_acc.append(train[1][i])
+                h.test_loss.append(test[0][i])
+                h.test_acc.append(test[1][i])
+                if config.record_layers:
+                    h.weight_norm.append(norms[i])
+                    h.weight_change.append(changes[i])
+                if callback is not None:
+                    for name, value in self._call(callback, i).items():
+                        h.extra.setdefault(name, []).append(float(value))
+
+        steps = range(config.steps)
+        if settings.show_progress() if progress is None else progress:
+            from tqdm.auto import tqdm
+
+            steps = tqdm(steps, desc=f"training {k} runs", leave=False)
+        for step in steps:
+            # 1. evaluate, every eval_every steps, before that step's update
+            if step % config.eval_every == 0:
+                record(step)
+            # 2. each run's next minibatch (its own order, drawn on the CPU)
+            idx = torch.stack([next(b) for b in batches]).to(y_train.device)  # (K, B)
+            runs = torch.arange(k, device=idx.device)[:, None]
+            x = x_train[idx] if x_train.dim() == 2 else x_train[runs, idx]  # (K, B, features)
+            y = y_train[runs, idx]  # (K, B)
+            # 3. forward, backward and update; a run whose loss is no longer finite ends there
+            training = self.alive.tolist()
+            values = self.train_step(x, y)
+            for i, value in enumerate(values):
+                if not training[i]:
+                    continue
+                if math.isfinite(value):
+                    histories[i].batch_loss.append(value)
+                else:
+                    histories[i].diverged_at = step
+            if not self.alive.any():
+                break
+        # 4. the final evaluation, after the last update, of the runs still training
+        if self.alive.any():
+            record(config.steps)
+        self._write_back()
+        return list(zip(self.models, histories, strict=True))
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+        """One update of every run still training on its minibatch x (K, B, features), y (K, B);
+        returns each run's minibatch loss (not finite: the run stops before this update)."""
+        logits = self.forward(x, training=True)
+        losses = loss_value(logits.flatten(0, 1), y.flatten(), self.train.loss,
+                            reduction="none").view(self.k, -1).mean(dim=1)  # (K,)
+        values = losses.tolist()
+        self.alive &= torch.tensor([math.isfinite(v) for v in values])
+        if self.alive.any():
+            for p in self.params.values():
+                p.grad = None
+            losses[self.alive.to(losses.device)].sum().backward()  # a finished run no longer counts
+            self._step()
+        return values
+
+    def _call(self, callback, i: int) -> dict[str, float]:
+        """The callback on run i's model, drawing from run i's random stream as it would alone."""
+        outside = torch.get_rng_state()
+        torch.set_rng_state(self.generators[i].get_state())
+        try:
+            return callback(self.models[i])
+        finally:
+            self.generators[i].set_state(torch.get_rng_state())
+            torch.set_rng_state(outside)
+
+    @torch.no_grad()
+    def _layer_norms(self, initial: dict[str, torch.Tensor]) -> tuple[list, list]:
+        """||W_i||_F and ||W_i - W_i^(0)||_F of every linear layer, per run."""
+        names = [prefix + "weight" for prefix, m in self.layers if isinstance(m, nn.Linear)]
+        norms = torch.stack([self.params[n].double().flatten(1).norm(dim=1) for n in names], 1)
+        changes = torch.stack([(self.params[n].double() - initial[n].double()).flatten(1)
+                               .norm(dim=1) for n in names], 1)
+        return norms.tolist(), changes.tolist()
+
+    @torch.no_grad()
+    def _write_back(self) -> None:
+        """Copy each run's slice of the stacked tensors into its model."""
+        for i, model in enumerate(self.models):
+            for name, p in model.named_parameters():
+                p.copy_(self.params[name][i].T if name in self.transposed else self.params[name][i])
+            for name, b in model.named_buffers():
+                if name in self.buffers:
+                    b.copy_(self.buffers[name][i])
+            model.train()
+

@@ -1,0 +1,166 @@
+"""fit_many: each run of a batch ends where the same run done alone with fit ends."""
+
+import copy
+
+import pytest
+import torch
+
+from normreg import MLP, MLPConfig, TrainConfig, fit, set_seed
+from normreg.data import Dataset
+from normreg.train.batched import Run, fit_many
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """A small 3-class problem: Gaussian blobs in 8 dimensions."""
+    g = torch.Generator().manual_seed(0)
+    centers = 3 * torch.randn(3, 8, generator=g)
+
+    def sample(n):
+        y = torch.randint(0, 3, (n,), generator=g)
+        return centers[y] + torch.randn(n, 8, generator=g), y
+
+    (x_train, y_train), (x_test, y_test) = sample(240), sample(60)
+    return Dataset(x_train, y_train, x_test, y_test)
+
+
+def alone(run, data):
+    """The run as a chapter trains it alone."""
+    set_seed(run.seed)
+    model = MLP(run.model)
+    return model, fit(model, run.data or data, run.train)
+
+
+def assert_same_run(batched, single, rtol=1e-4, atol=1e-5):
+    (model_b, h_b), (model_s, h_s) = batched, single
+    assert h_b.diverged_at == h_s.diverged_at and h_b.step == h_s.step
+    torch.testing.assert_close(torch.tensor(h_b.batch_loss), torch.tensor(h_s.batch_loss),
+                               rtol=rtol, atol=atol)
+    for metric in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        torch.testing.assert_close(torch.tensor(getattr(h_b, metric)),
+                                   torch.tensor(getattr(h_s, metric)), rtol=rtol, atol=1e-2
+                                   if metric.endswith("acc") else atol)
+    for (name, a), b in zip(model_b.state_dict().items(), model_s.state_dict().values(),
+                            strict=True):
+        torch.testing.assert_close(a, b, rtol=rtol, atol=atol,
+                                   msg=lambda m, name=name: f"{name}: {m}")
+
+
+MODELS = {
+    "plain": dict(),
+    "layer norm": dict(norm="layer"),
+    "batch norm": dict(norm="batch"),
+    "batch norm before the ReLU": dict(norm="batch", norm_position="before"),
+    "noisy batch norm": dict(norm="noisy_batch"),
+    "dropout": dict(dropout=0.3),
+    "batch norm and dropout": dict(norm="batch", dropout=0.2),
+}
+OPTIMIZERS = {
+    "sgd": dict(optimizer="sgd"),
+    "sgd with momentum": dict(optimizer="sgd", momentum=0.9),
+    "adam": dict(optimizer="adam"),
+    "adamw": dict(optimizer="adamw"),
+}
+
+
+# Batch norm right after a linear layer makes that layer's bias irrelevant: its gradient is 0 in
+# exact arithmetic and rounding noise (1e-9) in floating point. Adam divides a gradient by its
+# own running size, so it turns that noise into steps of the full learning rate whose sign is
+# the noise's: two correct computations rounded differently then end far apart in that bias
+# (and only there). With SGD the noise stays noise.
+CASES = [(m, o) for m in MODELS for o in OPTIMIZERS
+         if not (m == "batch norm before the ReLU" and o.startswith("adam"))]
+
+
+@pytest.mark.parametrize(("model", "optimizer"), CASES, ids=[f"{m}-{o}" for m, o in CASES])
+def test_every_run_of_a_batch_equals_the_run_alone(blobs, model, optimizer):
+    base = MLPConfig(in_features=8, width=16, depth=3, out_features=3, **MODELS[model])
+    lr = {"sgd": 0.1, "sgd with momentum": 0.02}.get(optimizer, 0.01)
+    runs = [Run(MLPConfig(**{**base.__dict__, "c": c, "dropout": base.dropout and p}),
+                TrainConfig(steps=8, batch_size=20, lr=lr * f, weight_decay=wd, eval_every=3,
+                            seed=s, **OPTIMIZERS[optimizer]), seed=seed)
+            for c, p, f, wd, s, seed in [(2.0, 0.3, 1.0, 0.0, 0, 0), (1.0, 0.5, 0.5, 0.01, 1, 1),
+                                         (3.0, 0.1, 1.5, 0.1, 2, 7)]]
+    results = fit_many(runs, blobs)
+    for run, result in zip(runs, results, strict=True):
+        assert_same_run(result, alone(run, blobs))
+
+
+def test_runs_of_different_shapes_are_grouped_and_returned_in_order(blobs):
+    runs = [Run(MLPConfig(in_features=8, width=16, depth=d, out_features=3, norm=n),
+                TrainConfig(steps=6, batch_size=20, lr=0.05, eval_every=3), seed=s)
+            for d, n, s in [(2, None, 0), (3, "batch", 1), (2, None, 2), (3, "batch", 3)]]
+    for run, (model, history) in zip(runs, fit_many(runs, blobs), strict=True):
+        assert model.config == run.model and len(history.batch_loss) == 6
+        assert_same_run((model, history), alone(run, blobs))
+
+
+def test_each_run_may_bring_its_own_labels(blobs):
+    from dataclasses import replace
+
+    g = torch.Generator().manual_seed(3)
+    noisy = replace(blobs, y_train=torch.randint(0, 3, blobs.y_train.shape, generator=g))
+    config = MLPConfig(in_features=8, width=16, depth=2, out_features=3)
+    train = TrainConfig(steps=8, batch_size=20, lr=0.1, eval_every=4)
+    runs = [Run(config, train, seed=0), Run(config, train, seed=0, data=noisy)]
+    clean, with_noise = fit_many(runs, blobs)
+    assert clean[1].batch_loss != with_noise[1].batch_loss  # the labels differ
+    assert_same_run(with_noise, alone(runs[1], blobs))
+
+
+def test_a_run_that_diverges_stops_and_the_others_go_on(blobs):
+    config = MLPConfig(in_features=8, width=16, depth=3, out_features=3)
+    runs = [Run(MLPConfig(**{**config.__dict__, "c": c}),
+                TrainConfig(steps=10, batch_size=20, lr=lr, eval_every=5), seed=0)
+            for c, lr in [(2.0, 0.05), (50.0, 1e3)]]
+    (_, fine), (_, diverged) = results = fit_many(runs, blobs)
+    assert not fine.diverged and diverged.diverged and diverged.diverged_at < 10
+    assert len(diverged.batch_loss) == diverged.diverged_at
+    for run, result in zip(runs, results, strict=True):
+        assert_same_run(result, alone(run, blobs))
+
+
+def test_a_callback_sees_each_runs_model_and_random_stream(blobs):
+    # the callback draws from the global stream, as a measurement of noisy batch norm does: each
+    # run must then continue exactly as it would alone
+    def callback(model):
+        return {"weight": model.head.weight[0, 0].item(), "draw": torch.rand(1).item()}
+
+    config = MLPConfig(in_features=8, width=16, depth=2, out_features=3, norm="noisy_batch")
+    runs = [Run(config, TrainConfig(steps=6, batch_size=20, lr=0.05, eval_every=3, seed=s),
+                seed=s) for s in (0, 1)]
+    for run, result in zip(runs, fit_many(runs, blobs, callback=callback), strict=True):
+        set_seed(run.seed)
+        model = MLP(run.model)
+        single = fit(model, blobs, run.train, callback=callback)
+        assert result[1].extra["draw"] == single.extra["draw"]
+        torch.testing.assert_close(torch.tensor(result[1].extra["weight"]),
+                                   torch.tensor(single.extra["weight"]))
+        assert_same_run(result, (model, single))
+
+
+def test_record_layers_and_the_models_left_in_train_mode(blobs):
+    run = Run(MLPConfig(in_features=8, width=16, depth=2, out_features=3),
+              TrainConfig(steps=6, batch_size=20, lr=0.05, eval_every=3, record_layers=True))
+    (model, history), = fit_many([run], blobs)
+    _, single = alone(run, blobs)
+    torch.testing.assert_close(torch.tensor(history.weight_norm), torch.tensor(single.weight_norm))
+    torch.testing.assert_close(torch.tensor(history.weight_change),
+                               torch.tensor(single.weight_change))
+    assert model.training
+
+
+def test_an_empty_list_of_runs_is_refused(blobs):
+    with pytest.raises(ValueError, match="runs must be a non-empty sequence of Run"):
+        fit_many([], blobs)
+
+
+def test_the_global_seed_does_not_change_the_result(blobs):
+    run = Run(MLPConfig(in_features=8, width=16, depth=2, out_features=3, dropout=0.5),
+              TrainConfig(steps=5, batch_size=20, lr=0.05), seed=4)
+    torch.manual_seed(123)
+    (a, _), = fit_many([run], blobs)
+    torch.manual_seed(456)
+    (b, _), = fit_many([copy.deepcopy(run)], blobs)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
