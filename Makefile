@@ -20,12 +20,11 @@ INSTALLED := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb)) book/speed.ipynb
 NB ?= $(NOTEBOOKS)
 
-# jupyter-cache keys a notebook on its cell sources only, so a change in the package the
-# notebooks import would go unnoticed. This stamp is older than any changed src/ file (or a
-# reinstalled venv), and its rule then empties the cache before the book is built.
-SRC_FILES := $(shell find src -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
-SRC_STAMP := $(BUILD)/.src-stamp
-JUPYTER_CACHE := $(BUILD)/.jupyter_cache
+# The book is built from the outputs stored in the notebooks; it executes nothing. Each stored
+# notebook carries a stamp of what produced its outputs (its code cells, the package, for the
+# appendix the benchmark results): `make execute` writes it, and a notebook whose stamp no
+# longer matches the current files stops `make book` and `make test` (tests/notebook_stamps.py).
+STAMPS := $(PY) tests/notebook_stamps.py
 
 # Everything that runs notebooks or the book: no tqdm progress bar in stored or compared
 # outputs (the package shows one to people running a notebook by hand), and a fixed hash
@@ -43,6 +42,9 @@ NB_ENV := env -u MPLBACKEND
 # outputs with the stored ones. ONE_THREAD gives each kernel a single thread.
 NBVAL := $(NB_ENV) $(PY) -m pytest --nbval chapters book/speed.ipynb --nbval-sanitize-with nbval_sanitize.cfg
 ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# Parallel test processes: one per core (at one thread each, two small kernels side by side
+# do twice the work of one kernel with two threads).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH_RESULTS := book/bench/results.json
 
 # The book serves its own JavaScript (MathJax, RequireJS, the ipywidgets HTML manager), so
@@ -76,11 +78,6 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 install: $(INSTALLED)  ## Create .venv and install requirements.txt and the package
 
-$(SRC_STAMP): $(SRC_FILES) $(INSTALLED)
-	mkdir -p $(BUILD)
-	rm -rf $(JUPYTER_CACHE)
-	touch $@
-
 $(VENDOR_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	npm ci --prefix $(JS_DIR) --no-audit --no-fund --ignore-scripts
 	rm -rf $(VENDOR)
@@ -100,19 +97,20 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
 # ---------------------------------------------------------------------------------------
-book: $(INSTALLED) $(SRC_STAMP) $(VENDOR_STAMP)  ## Strict build of the HTML book into _build/html
+book: $(INSTALLED) $(VENDOR_STAMP)  ## Strict build of the HTML book into _build/html (from the stored outputs)
+	$(STAMPS) check $(NOTEBOOKS)
 	$(NB_ENV) $(VENV)/bin/jupyter-book build . --all -W --keep-going --builder html
 	@echo "Book: $(BUILD)/html/index.html"
 
 test: $(INSTALLED)  ## Lint, unit tests, nbval (2 threads, then 1), other seeds, the strict book build, the browser test
 	$(VENV)/bin/ruff check src tests
-	MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser -m "not slow"
+	MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser -m "not slow" -n $(JOBS)
 	@echo "nbval, each kernel with all cores ($$(nproc) here):"
 	$(NBVAL)
-	@echo "nbval again, each kernel with one thread (two kernels at a time): outputs must not depend on it"
-	$(ONE_THREAD) $(NBVAL) -n 2 --dist loadscope
-	@echo "every notebook again with SEED=1 and 2: its claims must not depend on the seed"
-	$(NB_ENV) $(PY) -m pytest -m slow tests/test_seeds.py
+	@echo "nbval again, each kernel with one thread ($(JOBS) kernels at a time): outputs must not depend on it"
+	$(ONE_THREAD) $(NBVAL) -n $(JOBS) --dist loadscope
+	@echo "every notebook again with SEED=1 and 2, one thread each: its claims must not depend on the seed"
+	$(ONE_THREAD) $(NB_ENV) $(PY) -m pytest -m slow tests/test_seeds.py -n $(JOBS)
 	$(MAKE) book
 	$(MAKE) browser
 
@@ -120,18 +118,19 @@ browser: $(INSTALLED) $(CHROMIUM)  ## Open every page of the built book in headl
 	test -f $(BUILD)/html/index.html || $(MAKE) book
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/browser
 
-execute: $(INSTALLED)  ## Re-execute the notebooks in place (outputs and widget state saved)
+execute: $(INSTALLED)  ## Re-execute the notebooks in place (outputs and widget state saved, and stamped)
 	$(NB_ENV) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 \
 	    --ExecutePreprocessor.store_widget_state=True \
 	    $(NB)
+	$(STAMPS) stamp $(NB)
 
 # The claims must hold for other seeds than the committed one: tests/test_seeds.py re-runs
-# each notebook with SEED injected into its `parameters` cell (papermill); an assert that
-# fails fails the test. Part of `make test`; this target runs only that step.
+# each notebook with `SEED = n` in place of its `parameters` cell; an assert that fails fails
+# the test. Part of `make test`; this target runs only that step.
 SEEDS ?= 1 2
 seeds: $(INSTALLED)  ## Re-run every notebook with other seeds (SEEDS="1 2"), checking its asserts
-	SEEDS="$(SEEDS)" $(NB_ENV) $(PY) -m pytest -m slow tests/test_seeds.py
+	SEEDS="$(SEEDS)" $(ONE_THREAD) $(NB_ENV) $(PY) -m pytest -m slow tests/test_seeds.py -n $(JOBS)
 
 # The exercise solutions are code in the notebooks' markdown, which nbval does not run.
 solutions: $(INSTALLED)  ## Run every exercise solution after its chapter's code
@@ -144,5 +143,5 @@ bench: $(INSTALLED)  ## Benchmark the layers and time every notebook (minutes); 
 lint: $(INSTALLED)  ## ruff check src tests
 	$(VENV)/bin/ruff check src tests
 
-clean:  ## Remove _build (the book and the execution cache); keeps .venv
+clean:  ## Remove _build (the book); keeps .venv
 	rm -rf $(BUILD)

@@ -3,7 +3,7 @@ import json
 import nbformat
 import pytest
 
-from normreg.bench import layers, load, machine, notebooks, save
+from normreg.bench import layers, load, machine, notebooks, save, training
 from normreg.bench.__main__ import main
 
 
@@ -84,16 +84,41 @@ def test_a_failing_notebook_is_reported(tmp_path):
 
 def test_results_round_trip_through_json(tmp_path):
     r = layers.Result("Dropout", 4, 8, {"torch": 1e-3}, 1e-4)
+    t = training.TrainingResult("batch", {"torch layers": 1e-2, "ours": 2e-2}, 3e-3)
     c = notebooks.NotebookCost("chapters/x.ipynb", 12.5, 2**29)
-    save(tmp_path / "r.json", machine=machine(1e10), layers=[r], notebooks=[c])
-    info, (r2,), (c2,) = load(tmp_path / "r.json")
-    assert (r2, c2) == (r, c) and info["bandwidth_bytes_per_s"] == 1e10 and info["threads"] >= 1
+    save(tmp_path / "r.json", machine=machine(1e10), layers=[r], training=[t], notebooks=[c])
+    info, (r2,), (t2,), (c2,) = load(tmp_path / "r.json")
+    assert (r2, t2, c2) == (r, t, c) and info["bandwidth_bytes_per_s"] == 1e10
+    assert info["threads"] >= 1
+
+
+def test_training_step_is_timed_every_way_per_network():
+    from normreg import MLPConfig
+
+    tiny = MLPConfig(in_features=12, width=8, depth=2, out_features=3)
+    results = training.run(norms=[None, "batch"], ks=[1, 2], min_run_time=0.02, rounds=2,
+                           network=tiny, batch=10)
+    assert [r.norm for r in results] == [None, "batch"]
+    for r in results:
+        assert set(r.seconds) == {"torch layers", "ours", "batched 1", "batched 2"}
+        assert all(s > 0 for s in r.seconds.values()) and r.limit > 0
+        assert r.ratio("ours") == pytest.approx(r.seconds["ours"] / r.seconds["torch layers"])
+    table = training.format_table(results)
+    assert "batched 2" in table and "plain" in table and "batch" in table
+
+
+def test_step_flops_count_three_products_per_linear_layer():
+    from normreg import MLPConfig
+
+    net = MLPConfig(in_features=3, width=4, depth=2, out_features=5)
+    assert training.step_flops(net, batch=10) == 3 * 2 * 10 * (3 * 4 + 4 * 4 + 4 * 5)
+    assert 0.3e9 < training.step_flops() < 0.4e9  # chapter 1's network: 0.34 GFLOP
 
 
 def test_command_line_prints_tables_and_writes_json(tmp_path, capsys):
     out = tmp_path / "results.json"
     main(["--sizes", "8x16", "--ways", "autograd", "torch", "--min-run-time", "0.01",
-          "--notebooks", "--out", str(out)])
+          "--ks", "--notebooks", "--out", str(out)])
     printed = capsys.readouterr().out
     assert "GB/s" in printed and printed.count("8 x 16") == 3
     assert len(json.loads(out.read_text())["layers"]) == 3

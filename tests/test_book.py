@@ -116,3 +116,14 @@ def test_every_widget_has_a_static_slider_in_the_same_chapter():
         widgets = sum("widgets.interact" in s for s in sources)
         sliders = sum(bool(re.search(r"^static_slider\(", s, flags=re.MULTILINE)) for s in sources)
         assert sliders >= widgets, f"{path.name}: {widgets} widgets, {sliders} static sliders"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.stem)
+def test_stored_outputs_come_from_the_current_code(path):
+    # The book shows the stored outputs without executing anything (nbval checks that they
+    # reproduce); this checks that they were produced by the current code cells and package.
+    from notebook_stamps import stale
+
+    reasons = stale(path)
+    assert not reasons, (f"{path.name}: stored outputs are stale ({', '.join(reasons)}); run "
+                         f"make execute NB={path.relative_to(ROOT)}")

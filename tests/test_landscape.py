@@ -32,19 +32,23 @@ def test_internal_covariate_shift_by_hand_and_the_model_left_alone(norm):
     distances, cosines = shift["distance"], shift["cosine"]
     assert len(distances) == 4 and distances[0] == 0.0 and cosines[0] == pytest.approx(1.0)
     assert all(d > 0 for d in distances[1:])
-    # by hand for the last layer (the head), on a copy: step every hidden block, recompute the
-    # head's gradient
-    twin = copy.deepcopy(model)
-    params = list(twin.parameters())
-    grads = torch.autograd.grad(F.cross_entropy(twin(x), y), params)
-    head_before = next(g for p, g in zip(params, grads, strict=True) if p is twin.head.weight)
-    with torch.no_grad():
-        for p, g in zip(params, grads, strict=True):
-            if all(p is not q for q in twin.head.parameters()):
-                p.sub_(0.1 * g)
-    (head_after,) = torch.autograd.grad(F.cross_entropy(twin(x), y), [twin.head.weight])
-    assert distances[-1] == pytest.approx((head_before - head_after).norm().item(), rel=1e-9)
-    assert shift["relative"][-1] == pytest.approx(distances[-1] / head_before.norm().item())
+    # by hand for every layer i, each on a fresh copy: step the layers below i, recompute i's
+    # gradient
+    for i in range(4):
+        twin = copy.deepcopy(model)
+        layers = [*twin.blocks, twin.head]
+        below = {id(p) for layer in layers[:i] for p in layer.parameters()}
+        weight = layers[i].weight if i == 3 else layers[i][0].weight
+        params = list(twin.parameters())
+        grads = torch.autograd.grad(F.cross_entropy(twin(x), y), params)
+        before = next(g for p, g in zip(params, grads, strict=True) if p is weight)
+        with torch.no_grad():
+            for p, g in zip(params, grads, strict=True):
+                if id(p) in below:
+                    p.sub_(0.1 * g)
+        (after,) = torch.autograd.grad(F.cross_entropy(twin(x), y), [weight])
+        assert distances[i] == pytest.approx((before - after).norm().item(), rel=1e-9, abs=1e-12)
+        assert shift["relative"][i] == pytest.approx(distances[i] / before.norm().item())
 
 
 @pytest.mark.parametrize("norm", [None, "batch", "noisy_batch"])

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from normreg.models import MLP, MLPConfig, linear_layers
+from normreg.models import MLP, MLPConfig, linear_layers, with_torch_layers
 from normreg.nn import BatchNorm1d, Dropout, LayerNorm
 
 
@@ -78,24 +78,6 @@ def test_wrong_input_shape_raises():
         model(torch.randn(5, 3))
     with pytest.raises(ValueError, match=r"got \(4,\)"):
         model(torch.randn(4))
-
-
-TORCH_TWINS = {LayerNorm: nn.LayerNorm, BatchNorm1d: nn.BatchNorm1d, Dropout: nn.Dropout}
-
-
-def with_torch_layers(model):
-    """A copy of ``model`` with every from-scratch layer swapped for its torch.nn twin, built
-    with the same arguments and holding the same state."""
-    twin = copy.deepcopy(model)
-    for block in twin.blocks:
-        for i, layer in enumerate(block):
-            if type(layer) in TORCH_TWINS:
-                args = {LayerNorm: lambda m: (m.normalized_shape,),
-                        BatchNorm1d: lambda m: (m.num_features, m.eps, m.momentum),
-                        Dropout: lambda m: (m.p,)}[type(layer)](layer)
-                block[i] = TORCH_TWINS[type(layer)](*args).double()
-                block[i].load_state_dict(layer.state_dict())
-    return twin
 
 
 @pytest.mark.parametrize("norm, position", [("layer", "after"), ("batch", "after"),

@@ -3,8 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from normreg import MLP, MLPConfig, TrainConfig, load_mnist
+from normreg import MLPConfig, TrainConfig, load_mnist
 from normreg.experiments.sweep import TRAINED_ACCURACY, grid_points, grid_table, run_grid
+from normreg.train import Run
 
 
 def test_grid_points_are_the_product_last_factor_fastest():
@@ -19,8 +20,8 @@ def test_run_grid_trains_each_point_and_flags_what_did_not_train():
     data = load_mnist(n_train_per_class=20, n_test_per_class=10)
 
     def make_run(point):
-        model = MLP(MLPConfig(width=32, depth=2, c=point["c"]))
-        return model, TrainConfig(steps=30, batch_size=50, lr=point["lr"], eval_every=30)
+        return Run(MLPConfig(width=32, depth=2, c=point["c"]),
+                   TrainConfig(steps=30, batch_size=50, lr=point["lr"], eval_every=30))
 
     records = run_grid({"c": [2.0], "lr": [0.05, 1e4]}, make_run, data)
     assert [r["lr"] for r in records] == [0.05, 1e4]

@@ -15,6 +15,7 @@ layer is exactly the linear map whose statistics chapter 1 derives.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -26,7 +27,8 @@ from normreg._checks import check_choice, check_int, check_number
 from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d
 from normreg.nn.init import scaled_normal_
 
-__all__ = ["MLPConfig", "MLP", "linear_layers", "ACTIVATIONS", "NORMS", "NORM_POSITIONS"]
+__all__ = ["MLPConfig", "MLP", "linear_layers", "with_torch_layers", "ACTIVATIONS", "NORMS",
+           "NORM_POSITIONS"]
 
 # name -> class; each is called with no arguments.
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
@@ -130,3 +132,28 @@ class MLP(nn.Module):
         for block in self.blocks:
             x = block(x)  # (N, width)
         return self.head(x)  # (N, out_features)
+
+
+def with_torch_layers(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with every from-scratch layer swapped for its ``torch.nn`` twin, built
+    with the same arguments and holding the same state: the one-line swap the twins promise,
+    done for a whole network (to compare it with, or to time it against, the book's)."""
+    twin = copy.deepcopy(model)
+    for name, module in list(twin.named_modules()):
+        if isinstance(module, LayerNorm):
+            new = nn.LayerNorm(module.normalized_shape, module.eps, module.elementwise_affine,
+                               bias=module.bias is not None)
+        elif isinstance(module, BatchNorm1d) and not isinstance(module, NoisyBatchNorm1d):
+            new = nn.BatchNorm1d(module.num_features, module.eps, module.momentum, module.affine,
+                                 module.track_running_stats, bias=module.bias is not None)
+        elif isinstance(module, Dropout):
+            new = nn.Dropout(module.p)
+        else:  # torch has no twin of Santurkar et al.'s noisy batch norm: it stays
+            continue
+        tensors = [t for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()]
+        if tensors:
+            new.to(device=tensors[0].device, dtype=tensors[0].dtype)
+        new.load_state_dict(module.state_dict())
+        parent, _, child = name.rpartition(".")
+        setattr(twin.get_submodule(parent), child, new)
+    return twin

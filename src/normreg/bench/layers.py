@@ -14,7 +14,8 @@ and beside them the **memory limit**: the least number of bytes forward plus bac
 No implementation can beat it; these layers do little arithmetic per byte, so the limit, not
 the arithmetic, is what a good kernel approaches.
 
-Times are medians from ``torch.utils.benchmark``, all measured in one run, the ways of a
+Times are medians from ``torch.utils.benchmark`` on **one thread** (the bandwidth too: a limit
+measured with one core bounds a kernel run on one core), all measured in one run, the ways of a
 layer interleaved, and compared as ratios, since absolute times on a shared machine are noisy.
 This is a benchmark, not a test: nothing here asserts a speed.
 """
@@ -85,7 +86,7 @@ def memory_bandwidth(nbytes: int = 256 * 2**20, min_run_time: float = 0.5) -> fl
     n = max(1, nbytes // FLOAT32)
     source, target = torch.ones(n), torch.empty(n)
     timer = benchmark.Timer(stmt="target.copy_(source)",
-                            globals={"target": target, "source": source})
+                            globals={"target": target, "source": source}, num_threads=1)
     seconds = timer.blocked_autorange(min_run_time=min_run_time).median
     return 2 * n * FLOAT32 / seconds
 
@@ -128,7 +129,7 @@ def _paired_times(steps: dict[str, Callable[[], None]], min_run_time: float,
     samples: dict[str, list[float]] = {way: [] for way in steps}
     for _ in range(rounds):
         for way, step in steps.items():
-            timer = benchmark.Timer(stmt="step()", globals={"step": step})
+            timer = benchmark.Timer(stmt="step()", globals={"step": step}, num_threads=1)
             samples[way].append(timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
     reference = samples["torch"]
     ratios = {way: statistics.median(t / r for t, r in zip(times, reference, strict=True))

@@ -2,8 +2,9 @@
 
 Chapter 6 trains the same network under every combination of optimizer, learning rate,
 initialization scale c, normalization and regularization. :func:`run_grid` runs the product of
-the factor values it is given; each run is a plain :func:`~normreg.train.fit`, and its result is
-one flat record (a dict of the factor values and the final metrics). :func:`grid_table` reduces
+the factor values it is given, through :func:`~normreg.train.fit_many` (each run as it would
+train alone), and turns each result into one flat record (a dict of the factor values and the
+final metrics). :func:`grid_table` reduces
 the records to a table over two factors for a heatmap.
 """
 
@@ -14,12 +15,10 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from torch import nn
 
 from normreg._checks import check_choice
 from normreg.data import Dataset
-from normreg.repro import set_seed
-from normreg.train import TrainConfig, fit
+from normreg.train import Run, fit_many
 
 __all__ = ["TRAINED_ACCURACY", "grid_points", "run_grid", "grid_table"]
 
@@ -39,32 +38,28 @@ def grid_points(factors: dict[str, Sequence]) -> list[dict]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*factors.values())]
 
 
-def run_grid(factors: dict[str, Sequence] | list[dict], make_run: Callable[[dict], tuple[nn.Module,
-             TrainConfig]], data: Dataset, seed: int = 0,
-             progress: Callable[[dict], None] | None = None) -> list[dict]:
-    """Train one network per grid point and return one record per run.
+def run_grid(factors: dict[str, Sequence] | list[dict], make_run: Callable[[dict], Run],
+             data: Dataset, progress: bool | None = None) -> list[dict]:
+    """Train one network per grid point, runs of one shape together, and return one record per
+    run.
 
     Args:
         factors: factor name -> the values it takes (the full product is run), or an explicit
             list of points (dicts of factor values), for a grid that is not a full product.
-        make_run: builds ``(model, train_config)`` from a grid point; it is called after
-            ``set_seed(seed)``, so every run starts from the same random state.
+        make_run: builds the :class:`~normreg.train.Run` of a grid point (its network, training
+            and seed).
         data: the dataset every run trains and is evaluated on.
-        progress: called with each point before its run (for a progress display).
+        progress: show a progress bar (see :func:`~normreg.train.fit_many`).
 
     Returns:
-        A list of dicts: the point's factors, plus ``train_acc``, ``test_acc`` (nan if the run
-        diverged), ``diverged`` and ``trained`` (not diverged and final training accuracy at
-        least :data:`TRAINED_ACCURACY`).
+        A list of dicts in the order of the points: the point's factors, plus ``train_acc``,
+        ``test_acc`` (nan if the run diverged), ``diverged`` and ``trained`` (not diverged and
+        final training accuracy at least :data:`TRAINED_ACCURACY`).
     """
     points = factors if isinstance(factors, list) else grid_points(factors)
+    results = fit_many([make_run(point) for point in points], data, progress=progress)
     records = []
-    for point in points:
-        if progress is not None:
-            progress(point)
-        set_seed(seed)
-        model, config = make_run(point)
-        history = fit(model, data, config)
+    for point, (_, history) in zip(points, results, strict=True):
         train_acc, test_acc = history.final("train_acc"), history.final("test_acc")
         records.append({
             **point,

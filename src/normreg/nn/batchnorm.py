@@ -80,10 +80,10 @@ def batch_norm(input: torch.Tensor, running_mean: torch.Tensor | None,
                          f"variance needs two), got input of shape {tuple(input.shape)}")
     y, mean, var = Standardize.apply(columns, weight, bias, 0, eps)  # each column
     if running_mean is not None and running_var is not None:
-        with torch.no_grad():
+        with torch.no_grad():  # running <- (1 - momentum) running + momentum batch, in one step
             mean, unbiased = mean.squeeze(0), var.squeeze(0) * (m / (m - 1))  # (C,)
-            running_mean.mul_(1 - momentum).add_(momentum * mean.to(running_mean.dtype))
-            running_var.mul_(1 - momentum).add_(momentum * unbiased.to(running_var.dtype))
+            running_mean.lerp_(mean.to(running_mean.dtype), momentum)
+            running_var.lerp_(unbiased.to(running_var.dtype), momentum)
     return _restore(y, shape)
 
 

@@ -201,7 +201,7 @@ class _Group:
         unbiased = var * (n / (n - 1))
         for name, batch in (("running_mean", mean), ("running_var", unbiased)):
             running = self.buffers[prefix + name]  # (K, D)
-            running.copy_(torch.where(training[:, None], running * (1 - m) + m * batch, running))
+            running.copy_(torch.where(training[:, None], torch.lerp(running, batch, m), running))
 
     def _noise(self, module: NoisyBatchNorm1d, y: torch.Tensor) -> torch.Tensor:
         """Santurkar et al.'s noise, each run's from its own stream, in NoisyBatchNorm1d's
@@ -282,11 +282,11 @@ class _Group:
             p.addcdiv_(m, denominator.div_(lr / (1 - b1 ** t)), value=-1)
 
     # -- data and evaluation -------------------------------------------------------------------
-    def _stacked(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """The runs' inputs and labels of one split: (N, features) shared by all runs or (K, N,
-        features), and (K, N) labels."""
-        xs = [getattr(d, f"x_{split}") for d in self.datasets]
-        ys = [getattr(d, f"y_{split}") for d in self.datasets]
+    @staticmethod
+    def _stacked(xs: list[torch.Tensor], ys: list[torch.Tensor]) -> tuple[torch.Tensor,
+                                                                           torch.Tensor]:
+        """The runs' inputs and labels of one split: (N, features) when every run has the same
+        inputs, else (K, N, features); and (K, N) labels."""
         x = xs[0] if all(t is xs[0] for t in xs) else torch.stack(xs)
         return x, torch.stack(ys)
 
@@ -308,8 +308,10 @@ class _Group:
         histories = [History() for _ in range(k)]
         initial = {name: p.detach().clone() for name, p in self.params.items()
                    if name.endswith("weight") and p.dim() == 3}
-        x_train, y_train = self._stacked("train")
-        x_test, y_test = self._stacked("test")
+        x_train, y_train = self._stacked([d.x_train for d in self.datasets],
+                                         [d.y_train for d in self.datasets])
+        x_test, y_test = self._stacked([d.x_test for d in self.datasets],
+                                       [d.y_test for d in self.datasets])
         batches = [minibatches(x_train.shape[-2], config.batch_size,
                                torch.Generator().manual_seed(run.train.seed)) for run in self.runs]
 
