@@ -26,6 +26,8 @@ dropout), batch size, number of steps, optimizer, loss and evaluation schedule, 
 the same sizes. :func:`fit_many` sorts the runs into such groups by itself and trains one group
 after the other; what may differ within a group is every number: the seed, c, the learning rate,
 momentum, weight decay, the dropout probability and the dataset's values (labels, noise).
+A run whose loss stops being finite ends at that step, as it would alone, and leaves the
+stack: from then on it costs nothing (a sweep's diverging corner is free).
 
 The stacked network is written out here once, layer by layer, with the book's own pieces: the
 normalization layers' hand-derived forward and backward (:class:`normreg.nn._standardize.
@@ -109,7 +111,8 @@ class _Group:
     """K runs of one shape: their models and random streams, the stacked network, the loop."""
 
     def __init__(self, runs: list[Run], shared: Dataset) -> None:
-        self.runs, self.k = runs, len(runs)
+        self.runs, self.k = runs, len(runs)  # the runs in the stack, row by row
+        self.rows = list(range(self.k))  # each row's index in ``runs`` as given
         self.config, self.train = runs[0].model, runs[0].train
         self.datasets = [run.data or shared for run in runs]
         # 1. every run's model, built as the single run builds it, and the generator that
@@ -192,16 +195,14 @@ class _Group:
     @torch.no_grad()
     def _update_running(self, prefix: str, module: BatchNorm1d, mean: torch.Tensor,
                         var: torch.Tensor, n: int) -> None:
-        """BatchNorm1d's update of the running estimates, in the runs still training (a run
-        alone stops at the step its loss stops being finite)."""
-        training = self.alive.to(mean.device)
+        """BatchNorm1d's update of the running estimates, in every run of the stack (each
+        is still training: a run that stops is taken out of the stack)."""
         count = self.buffers[prefix + "num_batches_tracked"]
-        count.add_(training.long())
+        count.add_(1)
         m = module.momentum if module.momentum is not None else (1.0 / count).unsqueeze(1)
         unbiased = var * (n / (n - 1))
         for name, batch in (("running_mean", mean), ("running_var", unbiased)):
-            running = self.buffers[prefix + name]  # (K, D)
-            running.copy_(torch.where(training[:, None], torch.lerp(running, batch, m), running))
+            self.buffers[prefix + name].lerp_(batch, m)  # (K, D)
 
     def _noise(self, module: NoisyBatchNorm1d, y: torch.Tensor) -> torch.Tensor:
         """Santurkar et al.'s noise, each run's from its own stream, in NoisyBatchNorm1d's
@@ -224,7 +225,7 @@ class _Group:
 
     # -- the optimizer -------------------------------------------------------------------------
     def _optimizer_state(self) -> None:
-        self.alive = torch.ones(self.k, dtype=torch.bool)  # the runs that still train
+        self.alive = torch.ones(self.k, dtype=torch.bool)  # False: the run stopped this step
         t = [run.train for run in self.runs]
         self.state: dict[str, dict[str, torch.Tensor]] = {name: {} for name in self.names}
         self.step_count = 0
@@ -252,8 +253,8 @@ class _Group:
                 continue
             lr, lam = h["lr"], h["weight_decay"]
             if not everyone:
-                # a run that stopped stays where it stopped: no gradient (which its non-finite
-                # activations would make NaN) and no step
+                # a run that stopped this step stays where it stopped: no gradient (which its
+                # non-finite activations would make NaN) and no step; then it leaves the stack
                 alive = self.alive.to(p.device).view(-1, *[1] * (p.dim() - 1))
                 g.masked_fill_(~alive, 0.0)
                 lr = lr * alive
@@ -305,7 +306,7 @@ class _Group:
     def fit(self, progress: bool | None, callback) -> list[tuple[MLP, History]]:
         config, k = self.train, self.k
         self._optimizer_state()
-        histories = [History() for _ in range(k)]
+        models, histories = list(self.models), [History() for _ in range(k)]
         initial = {name: p.detach().clone() for name, p in self.params.items()
                    if name.endswith("weight") and p.dim() == 3}
         x_train, y_train = self._stacked([d.x_train for d in self.datasets],
@@ -322,18 +323,18 @@ class _Group:
             norms, changes = self._layer_norms(initial) if config.record_layers else ([], [])
             if callback is not None:
                 self._write_back()
-            for i in self.alive.nonzero().flatten().tolist():
+            for row, i in enumerate(self.rows):
                 h = histories[i]
                 h.step.append(step)
-                h.train_loss.append(train[0][i])
-                h.train_acc.append(train[1][i])
-                h.test_loss.append(test[0][i])
-                h.test_acc.append(test[1][i])
+                h.train_loss.append(train[0][row])
+                h.train_acc.append(train[1][row])
+                h.test_loss.append(test[0][row])
+                h.test_acc.append(test[1][row])
                 if config.record_layers:
-                    h.weight_norm.append(norms[i])
-                    h.weight_change.append(changes[i])
+                    h.weight_norm.append(norms[row])
+                    h.weight_change.append(changes[row])
                 if callback is not None:
-                    for name, value in self._call(callback, i).items():
+                    for name, value in self._call(callback, row).items():
                         h.extra.setdefault(name, []).append(float(value))
 
         steps = range(config.steps)
@@ -347,26 +348,32 @@ class _Group:
                 record(step)
             # 2. each run's next minibatch (its own order, drawn on the CPU)
             idx = torch.stack([next(b) for b in batches]).to(y_train.device)  # (K, B)
-            runs = torch.arange(k, device=idx.device)[:, None]
+            runs = torch.arange(self.k, device=idx.device)[:, None]
             x = x_train[idx] if x_train.dim() == 2 else x_train[runs, idx]  # (K, B, features)
             y = y_train[runs, idx]  # (K, B)
             # 3. forward, backward and update; a run whose loss is no longer finite ends there
-            training = self.alive.tolist()
             values = self.train_step(x, y)
-            for i, value in enumerate(values):
-                if not training[i]:
-                    continue
+            for row, value in enumerate(values):
                 if math.isfinite(value):
-                    histories[i].batch_loss.append(value)
+                    histories[self.rows[row]].batch_loss.append(value)
                 else:
-                    histories[i].diverged_at = step
-            if not self.alive.any():
-                break
-        # 4. the final evaluation, after the last update, of the runs still training
-        if self.alive.any():
+                    histories[self.rows[row]].diverged_at = step
+            # 4. the runs that ended leave the stack, and cost nothing from now on
+            if not self.alive.all():
+                keep = self.alive.nonzero().flatten()
+                self._retire(keep)
+                initial = {name: t[keep.to(t.device)] for name, t in initial.items()}
+                batches = [batches[row] for row in keep.tolist()]
+                x_train, x_test = (x if x.dim() == 2 else x[keep.to(x.device)]
+                                   for x in (x_train, x_test))
+                y_train, y_test = y_train[keep.to(y_train.device)], y_test[keep.to(y_test.device)]
+                if not self.rows:
+                    break
+        # 5. the final evaluation, after the last update, of the runs still training
+        if self.rows:
             record(config.steps)
         self._write_back()
-        return list(zip(self.models, histories, strict=True))
+        return list(zip(models, histories, strict=True))
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> list[float]:
         """One update of every run still training on its minibatch x (K, B, features), y (K, B);
@@ -403,13 +410,39 @@ class _Group:
         return norms.tolist(), changes.tolist()
 
     @torch.no_grad()
-    def _write_back(self) -> None:
-        """Copy each run's slice of the stacked tensors into its model."""
-        for i, model in enumerate(self.models):
+    def _write_back(self, rows: Sequence[int] | None = None) -> None:
+        """Copy each run's slice of the stacked tensors into its model (rows: these only)."""
+        for i in range(self.k) if rows is None else rows:
+            model = self.models[i]
             for name, p in model.named_parameters():
                 p.copy_(self.params[name][i].T if name in self.transposed else self.params[name][i])
             for name, b in model.named_buffers():
                 if name in self.buffers:
                     b.copy_(self.buffers[name][i])
             model.train()
+
+    @torch.no_grad()
+    def _retire(self, keep: torch.Tensor) -> None:
+        """Take the runs that stopped out of the stack, after writing their state into their
+        models: every stacked tensor and per-run list keeps the rows ``keep`` (indices)."""
+        kept = keep.tolist()
+        self._write_back([row for row in range(self.k) if row not in kept])
+
+        def rows(t: torch.Tensor) -> torch.Tensor:
+            return t[keep.to(t.device)]
+
+        self.params = {name: rows(p.detach()).requires_grad_(True)
+                       for name, p in self.params.items()}
+        self.buffers = {name: rows(b) for name, b in self.buffers.items()}
+        self.state = {name: {key: rows(t) for key, t in state.items()}
+                      for name, state in self.state.items()}
+        for h in self.hyper.values():
+            for key in ("lr", "momentum", "weight_decay"):
+                h[key] = rows(h[key])
+        self.runs = [self.runs[row] for row in kept]
+        self.models = [self.models[row] for row in kept]
+        self.generators = [self.generators[row] for row in kept]
+        self.rows = [self.rows[row] for row in kept]
+        self.k = len(kept)
+        self.alive = torch.ones(self.k, dtype=torch.bool)
 
