@@ -77,8 +77,11 @@ class Visit:
         self.page.on("pageerror", lambda e: self.console_errors.append(str(e)))
         self.page.on("requestfailed", lambda r: self.failed.append(r.url))
         self.page.route("**/*", self._route)
-        self.page.goto(f"{server}/{path}", wait_until="load")
-        self.page.wait_for_load_state("networkidle")
+        # Generous limits: they guard against a hang, not a slow machine. (Once, in CI, a chapter
+        # page took over 30 s, Playwright's default, to go quiet: MathJax fetches its fonts as it
+        # typesets, and the longest chapters have the most mathematics.)
+        self.page.goto(f"{server}/{path}", wait_until="load", timeout=120_000)
+        self.page.wait_for_load_state("networkidle", timeout=120_000)
 
     def _route(self, route):
         host = urlparse(route.request.url).hostname
