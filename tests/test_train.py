@@ -5,23 +5,8 @@ import pytest
 import torch
 
 from normreg import MLP, TrainConfig, fit
-from normreg.data import Dataset
 from normreg.optim import SGD, param_groups
 from normreg.train import History, evaluate, make_optimizer, minibatches
-
-
-@pytest.fixture(scope="module")
-def blobs():
-    """A small, easy 3-class problem: Gaussian blobs in 8 dimensions."""
-    g = torch.Generator().manual_seed(0)
-    centers = 3 * torch.randn(3, 8, generator=g)
-
-    def sample(n):
-        y = torch.randint(0, 3, (n,), generator=g)
-        return centers[y] + torch.randn(n, 8, generator=g), y
-
-    (x_train, y_train), (x_test, y_test) = sample(300), sample(100)
-    return Dataset(x_train, y_train, x_test, y_test)
 
 
 def small_model(seed=0, **kwargs):
