@@ -81,3 +81,37 @@ def test_plot_band_draws_the_median_and_shades_the_range_of_the_runs():
                        match=r"runs must have shape \(number of runs, 2\), got \(3, 3\)"):
         plot_band(ax, [0, 10], runs, label="x", color=COLORS[0])
     plt.close(fig)
+
+
+def test_plot_bar_range_draws_the_median_and_the_range_of_the_runs():
+    from normreg.plotting import plot_bar_range
+
+    fig, ax = plt.subplots()
+    plot_bar_range(ax, [0, 1], [[1.0, 5.0, 2.0], [3.0, 3.0, 9.0]], label="seeds", color=COLORS[0])
+    assert [bar.get_height() for bar in ax.patches] == [2.0, 3.0]  # the median of each row
+    (segments,) = ax.collections  # the error bars: from the lowest to the highest run
+    assert [list(s[:, 1]) for s in segments.get_segments()] == [[1.0, 5.0], [3.0, 9.0]]
+    with pytest.raises(ValueError, match=r"runs must have shape \(3, number of runs\)"):
+        plot_bar_range(ax, [0, 1, 2], [[1.0], [2.0]], label="x", color=COLORS[0])
+    plt.close(fig)
+
+
+def test_moving_average_keeps_the_step_of_each_window_end():
+    from normreg.plotting import moving_average
+
+    steps, means = moving_average([4.0, 2.0, 2.0, 0.0], 2)
+    assert list(steps) == [1, 2, 3] and list(means) == [3.0, 2.0, 1.0]
+    steps, means = moving_average([1.0, 3.0], 5)  # a window longer than the curve: its mean
+    assert list(steps) == [1] and list(means) == [2.0]
+
+
+def test_mark_diverged_draws_a_cross_per_step_and_nothing_for_none():
+    from normreg.plotting import mark_diverged
+
+    fig, ax = plt.subplots()
+    mark_diverged(ax, [], COLORS[0])
+    assert ax.get_lines() == []
+    mark_diverged(ax, [3, 7], COLORS[1])
+    (cross,) = ax.get_lines()
+    assert cross.get_marker() == "x" and list(cross.get_xdata()) == [3, 7]
+    plt.close(fig)

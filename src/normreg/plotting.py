@@ -15,8 +15,8 @@ import numpy as np
 
 from normreg.train.history import History
 
-__all__ = ["COLORS", "use_style", "color", "plot_layers", "plot_band", "plot_training",
-           "plot_heatmap"]
+__all__ = ["COLORS", "use_style", "color", "plot_layers", "plot_band", "plot_bar_range",
+           "moving_average", "mark_diverged", "plot_training", "plot_heatmap"]
 
 # Okabe & Ito (2008), "Color Universal Design"; black last, for reference lines.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -74,31 +74,54 @@ def plot_band(ax: plt.Axes, x: Sequence[float], runs: Sequence[Sequence[float]],
                     linewidth=0)
 
 
+def plot_bar_range(ax: plt.Axes, x: Sequence[float], runs: Sequence[Sequence[float]], *,
+                   label: str, color: str, width: float = 0.38, **style) -> None:
+    """Several runs of one measurement per category (one row per category, one column per run,
+    e.g. per seed): a bar at each x for their median, and an error bar from their minimum to
+    their maximum. The bar chart's counterpart of :func:`plot_band`."""
+    values = np.asarray(runs, dtype=float)  # (len(x), runs)
+    if values.ndim != 2 or values.shape[0] != len(x):
+        raise ValueError(f"runs must have shape ({len(x)}, number of runs), got {values.shape}")
+    median = np.median(values, axis=1)
+    ax.bar(x, median, width=width, color=color, label=label, capsize=3,
+           yerr=[median - values.min(axis=1), values.max(axis=1) - median], **style)
+
+
+def moving_average(values: Sequence[float], window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The means of ``values`` over windows of ``window`` consecutive entries, and for each the
+    index of the window's last entry (so a curve of update losses keeps its step axis)."""
+    values = np.asarray(values, dtype=float)
+    k = max(1, min(window, len(values)))
+    means = np.convolve(values, np.ones(k) / k, mode="valid") if len(values) else values
+    return np.arange(len(means)) + k - 1, means
+
+
+def mark_diverged(ax: plt.Axes, steps: Sequence[float], color: str) -> None:
+    """Crosses at the top edge of the axes (x in data, y in axes coordinates, so they stay
+    visible whatever y-limits the caller sets) at the steps where runs stopped being finite."""
+    if len(steps):  # (an empty line drawn outside the axes would upset the figure's layout)
+        ax.plot(steps, [1.0] * len(steps), transform=ax.get_xaxis_transform(), marker="x",
+                markersize=9, markeredgewidth=2, color=color, linestyle="none", clip_on=False)
+
+
 def plot_training(ax: plt.Axes, runs: Mapping[str, History], *, metric: str = "batch_loss",
                   smooth: int = 1) -> None:
     """Curves of ``metric`` against the update step, one per run.
 
     A run that diverged gets a cross at the top edge of the axes, at the step where its loss
-    stopped being finite.
+    stopped being finite (:func:`mark_diverged`).
 
     ``metric`` is ``"batch_loss"`` (every update, averaged over windows of ``smooth`` updates)
     or one of :attr:`History.METRICS` (at the evaluation steps).
     """
     for i, (label, history) in enumerate(runs.items()):
         if metric == "batch_loss":
-            values = np.asarray(history.batch_loss, dtype=float)
-            k = max(1, min(smooth, len(values)))
-            values = np.convolve(values, np.ones(k) / k, mode="valid") if len(values) else values
-            steps = np.arange(len(values)) + k - 1
+            steps, values = moving_average(history.batch_loss, smooth)
         else:
             values, steps = np.asarray(getattr(history, metric)), np.asarray(history.step)
         ax.plot(steps, values, color=color(i), label=label)
         if history.diverged:
-            # At the top edge of the axes (x in data, y in axes coordinates), so the cross stays
-            # visible whatever y-limits the caller sets afterwards.
-            ax.plot([history.diverged_at], [1.0], transform=ax.get_xaxis_transform(),
-                    marker="x", markersize=9, markeredgewidth=2, color=color(i),
-                    linestyle="none", clip_on=False)
+            mark_diverged(ax, [history.diverged_at], color(i))
     ax.set_xlabel("update step")
 
 
