@@ -2,12 +2,13 @@
 
 A network of ``depth`` hidden blocks and a linear head::
 
-    z_0 = x
-    z_i = block_i(z_{i-1}),   block_i = Linear -> activation [-> norm] [-> dropout]
-    logits = head(z_depth)
+    z_1 = x
+    z_{i+1} = block_i(z_i),   block_i = Linear -> activation [-> norm] [-> dropout]
+    logits = head(z_{depth+1})
 
+(the book's notation: layer i maps z_i to z_{i+1}, and there are L = depth + 1 linear layers).
 The lecture places the normalization after the nonlinearity,
-``z_i = norm(sigma(W_i z_{i-1} + b_i))``; ``norm_position="before"`` moves it between the
+``z_{i+1} = norm(sigma(W_i z_i + b_i))``; ``norm_position="before"`` moves it between the
 linear map and the nonlinearity instead. Weights are drawn from N(0, c / n)
 (:func:`normreg.nn.init.scaled_normal_`) and biases start at zero, so that at initialization a
 layer is exactly the linear map whose statistics chapter 1 derives.

@@ -33,7 +33,8 @@ __all__ = [
 
 @dataclass
 class LayerStats:
-    """Per-layer norms of one batch, index 0 being the input and i the output of block i.
+    """Per-layer norms of one batch: entry 0 is the input z_1 = x and entry i the output z_{i+1}
+    of block i (entry i - 1 holds z_i, in the book's notation).
 
     Shapes: ``activation`` and ``activation_grad`` (depth + 1,), ``weight_grad`` (number of
     linear layers,), all float64 NumPy arrays.
@@ -41,7 +42,7 @@ class LayerStats:
 
     activation: np.ndarray  # sqrt(mean_k ||z_i^(k)||^2)
     activation_grad: np.ndarray  # sqrt(mean_k ||d loss_k / d z_i^(k)||^2), per-example losses
-    weight_grad: np.ndarray  # ||d L / d W_i||_F for the mean loss L of the batch
+    weight_grad: np.ndarray  # ||d L / d W_i||_F for the mean loss L (script L) of the batch
 
 
 def _rms_norm(t: torch.Tensor) -> float:
@@ -97,7 +98,7 @@ def layer_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 @torch.no_grad()
 def activation_norms(model: nn.Module, x: torch.Tensor) -> np.ndarray:
-    """``sqrt(mean_k ||z_i^(k)||^2)`` for i = 0 (the input) .. depth, shape (depth + 1,)."""
+    """``sqrt(mean_k ||z_i^(k)||^2)`` for i = 1 (the input x) .. depth + 1, shape (depth + 1,)."""
     with _block_outputs(model) as outputs:
         model(x)
     return np.array([_rms_norm(a) for a in [x] + outputs])
@@ -123,8 +124,8 @@ def weight_distances(model: nn.Module, initial: Sequence[torch.Tensor]) -> list[
 def predicted_activation_norms(norm0: float, widths: Sequence[int], c: float) -> np.ndarray:
     """The mean-field prediction for a ReLU MLP with W ~ N(0, c / fan_in) and zero biases.
 
-    ``E||z_i||^2 = (c / 2) (n_i / n_{i-1}) ||z_{i-1}||^2``, so from the input norm ``norm0`` the
-    norms at layers 0 .. len(widths) - 1 are returned, ``widths`` being (n_0, n_1, ...).
+    ``E||z_{i+1}||^2 = (c / 2) (n_{i+1} / n_i) ||z_i||^2``, so from the norm ``norm0`` of the input
+    z_1 = x the norms of z_1, ..., z_len(widths) are returned, ``widths`` being (n_1, n_2, ...).
     """
     widths = np.asarray(widths, dtype=float)
     factors = np.sqrt(c / 2 * widths[1:] / widths[:-1])
@@ -132,10 +133,11 @@ def predicted_activation_norms(norm0: float, widths: Sequence[int], c: float) ->
 
 
 def predicted_gradient_norms(grad_last: float, depth: int, c: float) -> np.ndarray:
-    """The mean-field prediction of ``||d loss / d z_i||`` for i = 0 .. depth.
+    """The mean-field prediction of ``||d loss / d z_i||`` for i = 1 .. depth + 1 (z_1 = x).
 
     Going backward through a ReLU layer with W ~ N(0, c / fan_in) multiplies the expected squared
-    gradient norm by c / 2, whatever the widths; ``grad_last`` is the norm at z_depth.
+    gradient norm by c / 2, whatever the widths; ``grad_last`` is the norm at z_{depth+1}, the
+    last hidden layer's output.
     """
     return grad_last * np.sqrt(c / 2) ** np.arange(depth, -1, -1)
 
