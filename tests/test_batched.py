@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from normreg import MLP, MLPConfig, TrainConfig, fit, set_seed
+from normreg.models import linear_layers
+from normreg.train import make_optimizer
 from normreg.train.batched import Run, _Group, fit_many
 
 
@@ -13,7 +15,10 @@ def alone(run, data):
     """The run as a chapter trains it alone."""
     set_seed(run.seed)
     model = MLP(run.model)
-    return model, fit(model, run.data or data, run.train)
+    if run.initial_state is not None:
+        model.load_state_dict(run.initial_state, strict=False)
+    optimizer = make_optimizer(model, run.train, run.lr_scale)
+    return model, fit(model, run.data or data, run.train, optimizer=optimizer)
 
 
 def assert_same_run(batched, single, rtol=1e-4, atol=1e-5):
@@ -150,6 +155,40 @@ def test_record_layers_and_the_models_left_in_train_mode(blobs):
     torch.testing.assert_close(torch.tensor(history.weight_change),
                                torch.tensor(single.weight_change))
     assert model.training
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_a_run_may_start_from_given_weights_with_its_own_rate_per_parameter(blobs, optimizer):
+    # chapter 3: the hidden layers' weights and biases times 4, and 16 times the learning rate
+    # on exactly those parameters; the other parameters (head, norms) keep theirs. (Layer norm,
+    # not chapter 3's batch norm: a unit whose ReLU is open for the whole batch makes its bias's
+    # gradient before a batch norm rounding noise, which Adam turns into full steps.)
+    config = MLPConfig(in_features=8, width=16, depth=3, out_features=3, norm="layer")
+    set_seed(5)
+    model = MLP(config)
+    hidden = {f"blocks.{i}.0.{kind}" for i in range(3) for kind in ("weight", "bias")}
+    state = {name: 4 * t for name, t in model.state_dict().items() if name in hidden}
+    lr = 0.001 if optimizer.startswith("adam") else 0.01  # 16x: Adam's steps are about lr
+    train = TrainConfig(steps=8, batch_size=20, lr=lr, weight_decay=0.01, eval_every=4,
+                        **OPTIMIZERS[optimizer])
+    runs = [Run(config, train, seed=5),
+            Run(config, train, seed=5, initial_state=state),
+            Run(config, train, seed=5, initial_state=state, lr_scale=dict.fromkeys(hidden, 16.0))]
+    results = fit_many(runs, blobs)
+    for run, result in zip(runs, results, strict=True):
+        assert_same_run(result, alone(run, blobs))
+    plain, scaled, compensated = (linear_layers(m)[0].weight for m, _ in results)
+    assert not torch.allclose(plain * 4, scaled), "the starting weights were used"
+    assert not torch.allclose(scaled, compensated), "the learning-rate factor was used"
+
+
+def test_a_learning_rate_factor_for_a_parameter_the_model_lacks_is_refused(blobs):
+    run = Run(MLPConfig(in_features=8, width=16, depth=2, out_features=3),
+              TrainConfig(steps=2, batch_size=20), lr_scale={"blocks.9.0.weight": 2.0})
+    with pytest.raises(ValueError, match="lr_scale names parameters the model does not have"):
+        fit_many([run], blobs)
+    with pytest.raises(ValueError, match="lr_scale names parameters the model does not have"):
+        make_optimizer(MLP(run.model), run.train, run.lr_scale)
 
 
 def test_an_empty_list_of_runs_is_refused(blobs):

@@ -50,6 +50,23 @@ def test_plot_training_smooths_and_marks_divergence():
     plt.close(fig)
 
 
+def test_plot_training_draws_the_median_and_range_of_several_runs():
+    seeds = [History(batch_loss=[3.0, 1.0]), History(batch_loss=[5.0, 3.0]),
+             History(batch_loss=[4.0, 2.0]), History(batch_loss=[9.0], diverged_at=1)]
+    gone = [History(batch_loss=[], diverged_at=0)] * 2
+    fig, ax = plt.subplots()
+    plot_training(ax, {"three seeds": seeds, "all diverged": gone}, colors=["red", "blue"])
+    median, empty, cross = ax.get_lines()[0], ax.get_lines()[2], ax.get_lines()[-1]
+    assert list(median.get_ydata()) == [4.0, 2.0] and median.get_color() == "red"
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == 1.0 and band.max() == 5.0, "the band spans the finite runs only"
+    assert empty.get_label() == "all diverged: diverged" and empty.get_marker() == "x"
+    assert list(cross.get_xdata()) == [0, 0] and cross.get_color() == "blue"
+    assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_marker() == "x"
+            and len(line.get_xdata())] == [1, 0], "each diverged run is marked where it stopped"
+    plt.close(fig)
+
+
 def test_plot_heatmap_writes_every_value_in_a_contrasting_colour():
     import numpy as np
 

@@ -104,24 +104,40 @@ def mark_diverged(ax: plt.Axes, steps: Sequence[float], color: str) -> None:
                 markersize=9, markeredgewidth=2, color=color, linestyle="none", clip_on=False)
 
 
-def plot_training(ax: plt.Axes, runs: Mapping[str, History], *, metric: str = "batch_loss",
-                  smooth: int = 1) -> None:
-    """Curves of ``metric`` against the update step, one per run.
+def plot_training(ax: plt.Axes, runs: Mapping[str, History | Sequence[History]], *,
+                  metric: str = "batch_loss", smooth: int = 1,
+                  colors: Sequence[str] | None = None, **style) -> None:
+    """Curves of ``metric`` against the update step, one per label.
 
+    A label maps to one run (a :class:`History`: its curve) or to several (a list, e.g. one run
+    per seed: their median and the band from their minimum to their maximum, :func:`plot_band`).
     A run that diverged gets a cross at the top edge of the axes, at the step where its loss
-    stopped being finite (:func:`mark_diverged`).
+    stopped being finite (:func:`mark_diverged`), and is left out of the band; a label all of
+    whose runs diverged gets a cross in the legend instead of a line.
 
     ``metric`` is ``"batch_loss"`` (every update, averaged over windows of ``smooth`` updates)
-    or one of :attr:`History.METRICS` (at the evaluation steps).
+    or one of :attr:`History.METRICS` (at the evaluation steps). ``colors``: one per label
+    (default: the palette in order); ``style`` goes to the lines (e.g. ``linestyle``).
     """
-    for i, (label, history) in enumerate(runs.items()):
-        if metric == "batch_loss":
-            steps, values = moving_average(history.batch_loss, smooth)
+    for i, (label, histories) in enumerate(runs.items()):
+        c = color(i) if colors is None else colors[i]
+        histories = [histories] if isinstance(histories, History) else list(histories)
+        curves = []
+        for history in histories:
+            if history.diverged:
+                continue
+            if metric == "batch_loss":
+                curves.append(moving_average(history.batch_loss, smooth))
+            else:
+                curves.append((np.asarray(history.step), np.asarray(getattr(history, metric))))
+        if len(curves) == 1:
+            ax.plot(*curves[0], color=c, label=label, **style)
+        elif curves:
+            plot_band(ax, curves[0][0], [values for _, values in curves], label=label, color=c,
+                      **style)
         else:
-            values, steps = np.asarray(getattr(history, metric)), np.asarray(history.step)
-        ax.plot(steps, values, color=color(i), label=label)
-        if history.diverged:
-            mark_diverged(ax, [history.diverged_at], color(i))
+            ax.plot([], [], "x", color=c, markeredgewidth=2, label=f"{label}: diverged")
+        mark_diverged(ax, [h.diverged_at for h in histories if h.diverged], c)
     ax.set_xlabel("update step")
 
 

@@ -27,6 +27,8 @@ is itself made of differentiable torch operations on the input, so second deriva
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -43,6 +45,17 @@ def _as(t: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
     return t if t is None or t.dtype == dtype else t.to(dtype)
 
 
+def _sum_to(t: torch.Tensor, shape: torch.Size | tuple[int, ...]) -> torch.Tensor:
+    """``t.sum_to_size(shape)`` in as few operations as it takes: the gradient of a tensor of
+    ``shape`` that was broadcast to t's shape."""
+    if t.numel() == math.prod(shape):  # only axes of size 1 to drop: (1, D) -> (D,)
+        return t.reshape(shape)
+    lead = t.dim() - len(shape)
+    if lead:
+        t = t.sum(tuple(range(lead)))  # the leading axes: (M, D) -> (D,)
+    return t if t.shape == shape else t.sum_to_size(shape)
+
+
 def standardize(x: torch.Tensor, dim: int, eps: float, weight: torch.Tensor | None = None,
                 bias: torch.Tensor | None = None):
     """Forward pass. Returns y and x_hat, rstd, mean, var, all in the statistics dtype.
@@ -52,11 +65,13 @@ def standardize(x: torch.Tensor, dim: int, eps: float, weight: torch.Tensor | No
     """
     dtype = stats_dtype(x)
     x = _as(x, dtype)
+    n = x.shape[dim]
     # two passes, the mean and then the mean square of x - mean: exact for a large common
-    # offset, and several times faster than torch.var_mean on a CPU
-    mean = x.mean(dim=dim, keepdim=True)
+    # offset, and several times faster than torch.var_mean on a CPU. (A mean is a sum and an
+    # in-place division: at the book's sizes each operation costs mostly its launch.)
+    mean = x.sum(dim, keepdim=True).div_(n)
     centered = x - mean
-    var = (centered * centered).mean(dim=dim, keepdim=True)  # biased
+    var = (centered * centered).sum(dim, keepdim=True).div_(n)  # biased
     rstd = torch.rsqrt(var + eps)
     x_hat = centered * rstd  # mean 0, variance 1 along `dim`
     weight, bias = _as(weight, dtype), _as(bias, dtype)
@@ -79,31 +94,36 @@ def standardize_backward(grad_y: torch.Tensor, x_hat: torch.Tensor, rstd: torch.
     grad_y = _as(grad_y, x_hat.dtype)
     weight = _as(weight, x_hat.dtype)
     shape = affine_shape or x_hat.shape[-1:]  # a column's scale acts on every row
+    n = x_hat.shape[dim]
     grad_y_x_hat = grad_y * x_hat
-    grad_weight = grad_y_x_hat.sum_to_size(shape)  # (D,)
-    grad_bias = grad_y.sum_to_size(shape)  # (D,)
-    if weight is None or weight.dim() < x_hat.dim() - dim or weight.shape[dim - x_hat.dim()] == 1:
+    # Both cases compute r (g - x_hat sum(g x_hat) / n - sum(g) / n), the sums along the reduced
+    # axis, with g = weight * dL/dy. At the book's sizes each operation costs mostly its launch:
+    # the sums are shared where they can be, and the last two steps are done in place.
+    if len(shape) < x_hat.dim() - dim or shape[dim - x_hat.dim()] == 1:
         # The scale is constant along the reduced axis (batch norm's case): it factors out of
-        # the means, r (g - mean(g) - x_hat mean(g x_hat)) with g = weight * dL/dy.
-        mean_g = grad_y.mean(dim=dim, keepdim=True)
-        mean_gx = grad_y_x_hat.mean(dim=dim, keepdim=True)
+        # the sums, which are then the ones that the bias and the weight need.
+        sum_g = grad_y.sum(dim, keepdim=True)  # (1, D)
+        sum_gx = grad_y_x_hat.sum(dim, keepdim=True)  # (1, D)
         scale = rstd if weight is None else rstd * weight
-        return (torch.addcmul(grad_y - mean_g, x_hat, mean_gx, value=-1) * scale, grad_weight,
-                grad_bias)
+        grad_x = torch.addcmul(grad_y, x_hat, sum_gx, value=-1 / n).sub_(sum_g, alpha=1 / n)
+        grad_x = grad_x.mul_(scale)
+        return grad_x, _sum_to(sum_gx, shape), _sum_to(sum_g, shape)
     # The scale varies along the reduced axis (layer norm's case)
-    g = grad_y * weight  # dL/dx_hat
-    mean_g = g.mean(dim=dim, keepdim=True)
-    mean_gx = (g * x_hat).mean(dim=dim, keepdim=True)
-    grad_x = torch.addcmul(g - mean_g, x_hat, mean_gx, value=-1) * rstd  # (M, D)
-    return grad_x, grad_weight, grad_bias
+    g = grad_y if weight is None else grad_y * weight  # dL/dx_hat, (M, D)
+    sum_g = g.sum(dim, keepdim=True)  # (M, 1)
+    sum_gx = (grad_y_x_hat if weight is None else grad_y_x_hat * weight).sum(dim, keepdim=True)
+    grad_x = torch.addcmul(g, x_hat, sum_gx, value=-1 / n).sub_(sum_g, alpha=1 / n).mul_(rstd)
+    return grad_x, _sum_to(grad_y_x_hat, shape), _sum_to(grad_y, shape)
 
 
 class Standardize(torch.autograd.Function):
-    """``Standardize.apply(x, weight, bias, dim, eps)`` -> (y, mean, var) with the backward above.
+    """``Standardize.apply(x, weight, bias, dim, eps)`` -> (y, mean, var, x_hat, rstd) with the
+    backward above.
 
     x (M, D) with ``dim`` 1 (rows) or 0 (columns), weight and bias (D,) or None; or any x and
-    ``dim``, with weight and bias of one shape that broadcasts against x. ``mean`` and ``var``
-    (the biased variance) keep the reduced axis and carry no gradient.
+    ``dim``, with weight and bias of one shape that broadcasts against x. ``mean``, ``var`` (the
+    biased variance) and ``rstd`` keep the reduced axis; they and ``x_hat``, which the backward
+    pass uses, carry no gradient.
     """
 
     generate_vmap_rule = True  # vmap runs forward and backward over the extra dimension
@@ -119,34 +139,36 @@ class Standardize(torch.autograd.Function):
 
     @staticmethod
     def forward(x, weight, bias, dim, eps):
-        y, x_hat, _, mean, var = standardize(x, dim, eps, weight, bias)
+        y, x_hat, rstd, mean, var = standardize(x, dim, eps, weight, bias)
         y = _as(y, x.dtype)
         if y is x_hat:  # no affine parameters: the output needs a tensor of its own
             y = y.clone()
-        return y, mean, var
+        # x_hat and rstd are returned only to be saved for the backward pass (the form in which
+        # torch.func takes intermediate results)
+        return y, mean, var, x_hat, rstd
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         x, weight, bias, dim, eps = inputs
-        _y, mean, var = output
-        ctx.mark_non_differentiable(mean, var)
-        ctx.save_for_backward(x, weight, mean, var)
+        _y, mean, var, x_hat, rstd = output
+        ctx.mark_non_differentiable(mean, var, x_hat, rstd)
+        ctx.set_materialize_grads(False)  # no tensors of zeros for the outputs without gradient
+        ctx.save_for_backward(x, weight, x_hat, rstd)
         ctx.dim, ctx.eps = dim, eps
         affine = weight if weight is not None else bias
         ctx.affine_shape = x.shape[-1:] if affine is None else affine.shape
         ctx.bias_dtype = None if bias is None else bias.dtype
 
     @staticmethod
-    def backward(ctx, grad_y, _grad_mean, _grad_var):
-        x, weight, mean, var = ctx.saved_tensors
+    def backward(ctx, grad_y, *_grad_statistics):
+        if grad_y is None:  # y did not reach the loss
+            return None, None, None, None, None
+        x, weight, x_hat, rstd = ctx.saved_tensors
         if torch.is_grad_enabled():
             # A derivative of this gradient is wanted (create_graph=True, a Hessian-vector
-            # product). To autograd the saved statistics are constants, so recompute them from
-            # x with operations it can differentiate once more.
+            # product). To autograd the saved x_hat and rstd are constants, so recompute them
+            # from x with operations it can differentiate once more.
             _, x_hat, rstd, _, _ = standardize(x, ctx.dim, ctx.eps)
-        else:
-            rstd = torch.rsqrt(var + ctx.eps)
-            x_hat = (_as(x, mean.dtype) - mean) * rstd
         grad_x, grad_weight, grad_bias = standardize_backward(grad_y, x_hat, rstd, weight,
                                                               ctx.dim, ctx.affine_shape)
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]

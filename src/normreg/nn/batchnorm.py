@@ -78,7 +78,7 @@ def batch_norm(input: torch.Tensor, running_mean: torch.Tensor | None,
     if m < 2:
         raise ValueError(f"batch_norm in train mode needs more than 1 value per feature (a "
                          f"variance needs two), got input of shape {tuple(input.shape)}")
-    y, mean, var = Standardize.apply(columns, weight, bias, 0, eps)  # each column
+    y, mean, var, _, _ = Standardize.apply(columns, weight, bias, 0, eps)  # each column
     if running_mean is not None and running_var is not None:
         with torch.no_grad():  # running <- (1 - momentum) running + momentum batch, in one step
             mean, unbiased = mean.squeeze(0), var.squeeze(0) * (m / (m - 1))  # (C,)

@@ -39,8 +39,8 @@ per run.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -60,12 +60,22 @@ __all__ = ["Run", "fit_many"]
 
 @dataclass(frozen=True)
 class Run:
-    """One training run of a sweep: what :func:`fit_many` trains, and what it equals alone."""
+    """One training run of a sweep: what :func:`fit_many` trains, and what it equals alone.
+
+    Alone, the run is ``set_seed(seed); model = MLP(model)``, then ``initial_state`` loaded into
+    the model if given, then ``fit(model, data, train)``, with an optimizer whose parameter
+    groups give the parameters named in ``lr_scale`` their learning rate times that factor.
+    """
 
     model: MLPConfig  # the network
     train: TrainConfig  # how it is trained (its seed orders the minibatches)
     seed: int = 0  # set_seed(seed) before building the model: initialization, dropout, noise
     data: Dataset | None = None  # this run's own dataset (e.g. noisy labels); None: the shared one
+    # start from these tensors (a state dict, all or some of the model's) instead of the fresh
+    # initialization: e.g. chapter 3's rescaled weights
+    initial_state: Mapping[str, torch.Tensor] | None = None
+    # parameter name -> factor on the learning rate of that parameter (its own parameter group)
+    lr_scale: Mapping[str, float] = field(default_factory=dict)
 
 
 def fit_many(runs: Sequence[Run], data: Dataset, *, progress: bool | None = None,
@@ -120,7 +130,10 @@ class _Group:
         self.models, self.generators = [], []
         for run in runs:
             set_seed(run.seed)
-            self.models.append(MLP(run.model))
+            model = MLP(run.model)
+            if run.initial_state is not None:
+                model.load_state_dict(run.initial_state, strict=False)
+            self.models.append(model)
             generator = torch.Generator()
             generator.set_state(torch.get_rng_state())
             self.generators.append(generator)
@@ -128,6 +141,10 @@ class _Group:
         # A linear layer's weight is kept transposed, (K, in, out), the layout in which
         # baddbmm takes it and returns its gradient: no copy forward or backward.
         self.names = [name for name, _ in self.models[0].named_parameters()]
+        for run in runs:
+            if set(run.lr_scale) - set(self.names):
+                raise ValueError(f"lr_scale names parameters the model does not have: "
+                                 f"{sorted(set(run.lr_scale) - set(self.names))}")
         self.transposed = {prefix + "weight" for prefix, m in self._layers()
                            if isinstance(m, nn.Linear)}
         self.params = {}
@@ -186,7 +203,7 @@ class _Group:
                 shift = shift + bias
             return z * scale + shift
         # batch norm in train mode: each run's batch, the example axis
-        y, mean, var = Standardize.apply(z, weight, bias, 1, module.eps)
+        y, mean, var, _, _ = Standardize.apply(z, weight, bias, 1, module.eps)
         self._update_running(prefix, module, mean.squeeze(1), var.squeeze(1), z.shape[1])
         if isinstance(module, NoisyBatchNorm1d):
             y = self._noise(module, y)
@@ -234,7 +251,7 @@ class _Group:
         for name, p in self.params.items():
             decays = p.dim() >= 3  # a weight matrix: normreg.optim.decay's rule, per run
             self.hyper[name] = {
-                "lr": _per_run([c.lr for c in t], p),
+                "lr": _per_run([r.train.lr * r.lr_scale.get(name, 1.0) for r in self.runs], p),
                 "momentum": _per_run([c.momentum for c in t], p),
                 "weight_decay": _per_run([c.weight_decay if decays else 0.0 for c in t], p),
                 "decays": decays and any(c.weight_decay != 0 for c in t),

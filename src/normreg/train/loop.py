@@ -7,7 +7,7 @@ nothing else in the book loops over minibatches.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -55,11 +55,27 @@ class TrainConfig:
         check_int("seed", self.seed)
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, config: TrainConfig,
+                   lr_scale: Mapping[str, float] | None = None) -> torch.optim.Optimizer:
     """The optimizer ``config`` names, over ``model``'s parameters, with the book's decay
     policy: ``config.weight_decay`` on the weight matrices, none on biases and normalization
-    parameters (:func:`normreg.optim.param_groups`)."""
+    parameters (:func:`normreg.optim.param_groups`). ``lr_scale`` (parameter name -> factor)
+    gives the parameters it names groups of their own, with learning rate factor * lr."""
     groups = param_groups(model, config.weight_decay)
+    if lr_scale:
+        names = {p: name for name, p in model.named_parameters()}
+        unknown = set(lr_scale) - set(names.values())
+        if unknown:
+            raise ValueError(f"lr_scale names parameters the model does not have: "
+                             f"{sorted(unknown)}")
+        split = []
+        for group in groups:  # each decay group, divided by learning-rate factor
+            by_factor: dict[float, list] = {}
+            for p in group["params"]:
+                by_factor.setdefault(lr_scale.get(names[p], 1.0), []).append(p)
+            split += [{**group, "params": params, "lr": factor * config.lr}
+                      for factor, params in by_factor.items()]
+        groups = split
     if config.optimizer == "sgd":
         return SGD(groups, lr=config.lr, momentum=config.momentum)
     return OPTIMIZERS[config.optimizer](groups, lr=config.lr)
