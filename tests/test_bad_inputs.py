@@ -29,6 +29,7 @@ from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d
 from normreg.optim import SGD, Adam, AdamW, param_groups
 from normreg.plotting import plot_heatmap
 from normreg.probes.diagnostics import layer_stats
+from normreg.probes.dropout import dropout_penalty, expected_dropout_loss
 from normreg.probes.estimators import sampling_rmse, subset_sum
 from normreg.probes.landscape import internal_covariate_shift, loss_along_gradient
 from normreg.probes.sharpness import top_eigenvalue
@@ -83,6 +84,8 @@ ROWS = [
     (layer_stats, lambda: layer_stats(MLP(in_features=4, width=3, depth=1), X, Y[:2]), ValueError, r"x and y must have shapes \(N, features\) and \(N,\), got \(3, 4\) and \(2,\)"),
     (subset_sum, lambda: subset_sum(torch.ones(2, 3), torch.ones(3), 4), ValueError, r"k must be an int in \[1, 3\], got 4"),
     (sampling_rmse, lambda: sampling_rmse(-1.0, 10, 2), ValueError, r"variance must be a number >= 0, got -1.0"),
+    (dropout_penalty, lambda: dropout_penalty(torch.zeros(3, 2), X, torch.zeros(2, 5), 0.5), ValueError, r"z and weight must have shapes \(N, n\) and \(C, n\), got \(3, 4\) and \(2, 5\)"),
+    (expected_dropout_loss, lambda: expected_dropout_loss(nn.Linear(4, 2), X, Y, 1.0), ValueError, r"p must be a number in \[0, 1\), got 1.0"),
     (internal_covariate_shift, lambda: internal_covariate_shift(MLP(in_features=4, width=3, depth=1), X, Y, lr=-0.1), ValueError, r"lr must be a number >= 0, got -0.1"),
     (loss_along_gradient, lambda: loss_along_gradient(MLP(in_features=4, width=3, depth=1), X, Y, [0.1, 0.0]), ValueError, r"every step size must be a number > 0, got 0.0"),
     (top_eigenvalue, lambda: top_eigenvalue(lambda v: v, torch.ones(2), iters=0), ValueError, r"iters must be an int >= 1, got 0"),
