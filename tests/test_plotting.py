@@ -79,6 +79,13 @@ def test_plot_heatmap_writes_every_value_in_a_contrasting_colour():
     assert set(texts) == {"0.00", "1.00", "0.50"}  # nan left blank
     assert texts["0.00"] == "white" and texts["1.00"] == "black"  # dark and light cells
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    fig2, ax2 = plt.subplots()
+    plot_heatmap(ax2, table, ["a", "b"], ["x", "y"], vmin=0.5, labels=[["low", "top"], ["mid", ""]])
+    assert {t.get_text(): t.get_color() for t in ax2.texts} == {"low": "white", "top": "black",
+                                                                "mid": "white"}
+    with pytest.raises(ValueError, match=r"labels must have the table's shape \(2, 2\), got \(1, 2\)"):
+        plot_heatmap(ax2, table, ["a", "b"], ["x", "y"], labels=[["a", "b"]])
+    plt.close(fig2)
     with pytest.raises(ValueError, match=r"table must have shape \(2, 3\), .* got \(2, 2\)"):
         plot_heatmap(ax, table, ["a", "b"], ["x", "y", "z"])
     plt.close(fig)

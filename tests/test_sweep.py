@@ -46,6 +46,11 @@ def test_grid_table_slices_and_reduces():
     np.testing.assert_allclose(table, [[0.8, 0.9], [0.6, np.nan]])
     _, _, mean = grid_table(records, "opt", "norm", reduce="mean")
     np.testing.assert_allclose(mean[1, 0], 0.3)  # a diverged (nan) run counts as 0
+    _, _, low = grid_table(records, "opt", "norm", reduce="min")
+    np.testing.assert_allclose(low, [[0.1, 0.7], [0.0, np.nan]])
+    _, _, median = grid_table(records + [{**records[0], "c": 3, "test_acc": 0.2}], "opt", "norm",
+                              reduce="median")
+    np.testing.assert_allclose(median[0, 0], 0.2)  # of 0.1, 0.8 and 0.2
     _, _, fixed = grid_table(records, "opt", "norm", where={"c": 1})
     np.testing.assert_allclose(fixed, [[0.1, 0.9], [0.0, np.nan]])
     _, _, trained = grid_table(records, "norm", "c", value="trained", reduce="mean")

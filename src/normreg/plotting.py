@@ -143,12 +143,14 @@ def plot_training(ax: plt.Axes, runs: Mapping[str, History | Sequence[History]],
 
 def plot_heatmap(ax: plt.Axes, table: np.ndarray, row_labels: Sequence, col_labels: Sequence,
                  *, vmin: float = 0.0, vmax: float = 1.0, fmt: str = "{:.2f}",
-                 cmap: str = "cividis") -> mpl.image.AxesImage:
+                 cmap: str = "cividis", labels: Sequence[Sequence[str]] | None = None,
+                 fontsize: float = 9) -> mpl.image.AxesImage:
     """A table (rows x cols) as an annotated heatmap; nan cells are left blank.
 
     ``cividis`` is the default colour map: it reads the same with the common colour-vision
-    deficiencies and in greyscale. Each value is written in its cell, in black or white,
-    whichever contrasts with the cell's colour.
+    deficiencies and in greyscale. Each value is written in its cell (``fmt``, or the text in
+    ``labels``, one string per cell), in black or white, whichever contrasts with the cell's
+    colour; values outside [vmin, vmax] take the colour of the nearer end.
     """
     table = np.asarray(table, dtype=float)
     if table.shape != (len(row_labels), len(col_labels)):
@@ -158,13 +160,16 @@ def plot_heatmap(ax: plt.Axes, table: np.ndarray, row_labels: Sequence, col_labe
     ax.set_xticks(range(len(col_labels)), [str(c) for c in col_labels])
     ax.set_yticks(range(len(row_labels)), [str(r) for r in row_labels])
     ax.grid(False)
+    if labels is not None and np.shape(labels) != table.shape:
+        raise ValueError(f"labels must have the table's shape {table.shape}, got "
+                         f"{np.shape(labels)}")
     colormap = mpl.colormaps[cmap]
     for i in range(table.shape[0]):
         for j in range(table.shape[1]):
             if np.isnan(table[i, j]):
                 continue
-            r, g, b, _ = colormap((table[i, j] - vmin) / (vmax - vmin))
+            r, g, b, _ = colormap(np.clip((table[i, j] - vmin) / (vmax - vmin), 0, 1))
             text = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
-            ax.text(j, i, fmt.format(table[i, j]), ha="center", va="center", color=text,
-                    fontsize=9)
+            label = fmt.format(table[i, j]) if labels is None else labels[i][j]
+            ax.text(j, i, label, ha="center", va="center", color=text, fontsize=fontsize)
     return image

@@ -26,6 +26,9 @@ __all__ = ["TRAINED_ACCURACY", "grid_points", "run_grid", "grid_table"]
 # (chance is 0.1 on the 10 balanced classes).
 TRAINED_ACCURACY = 0.5
 
+# How grid_table reduces the records of one cell.
+REDUCTIONS = {"max": np.max, "min": np.min, "mean": np.mean, "median": np.median}
+
 # The keys of a record that are results, not factors.
 RESULTS = ("train_acc", "test_acc", "diverged", "trained")
 
@@ -87,10 +90,10 @@ def grid_table(records: list[dict], rows: str, cols: str, value: str = "test_acc
     Records that match ``where`` (factor -> required value) are grouped by their ``rows`` and
     ``cols`` values (numeric values sorted, others in order of appearance), and each group
     is reduced with ``reduce`` ("max": the best the other
-    factors allow, or "mean"); a diverged run counts as accuracy 0 and ``trained`` as 0 or 1.
-    A cell with no record is nan.
+    factors allow; "min", "mean" or "median", e.g. over the seeds of one setting); a diverged
+    run counts as accuracy 0 and ``trained`` as 0 or 1. A cell with no record is nan.
     """
-    check_choice("reduce", reduce, ("max", "mean"))
+    check_choice("reduce", reduce, tuple(REDUCTIONS))
     if not records:
         raise ValueError("records must be a non-empty list, got an empty one")
     for name in (rows, cols, *(where or {})):
@@ -105,5 +108,5 @@ def grid_table(records: list[dict], rows: str, cols: str, value: str = "test_acc
             cell = [float(r[value]) for r in selected if r[rows] == a and r[cols] == b]
             cell = [0.0 if math.isnan(v) else v for v in cell]
             if cell:
-                table[i, j] = max(cell) if reduce == "max" else float(np.mean(cell))
+                table[i, j] = float(REDUCTIONS[reduce](cell))
     return row_values, col_values, table
