@@ -82,7 +82,7 @@ def test_loss_along_gradient_is_a_first_order_descent():
     # L(W - eta g) = L(W) - eta ||g||^2 + O(eta^2)
     assert out["loss"][0] == pytest.approx(loss0 - 1e-4 * g2, abs=1e-6)
     assert out["grad_change"][0] < out["grad_change"][1]
-    assert out["beta"][0] == pytest.approx(out["grad_change"][0] / (1e-4 * g2**0.5))
+    assert out["kappa"][0] == pytest.approx(out["grad_change"][0] / (1e-4 * g2**0.5))
     with pytest.raises(ValueError, match="step_sizes must be"):
         loss_along_gradient(model, x, y, [])
     with pytest.raises(ValueError, match=r"\.blocks and \.head"):

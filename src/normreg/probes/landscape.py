@@ -6,22 +6,25 @@ Normalization Help Optimization?", for the book's MLP.
   same batch:
 
   .. math::
-      G_i = \nabla_{W_i} L(W_1, \dots, W_k), \qquad
-      G'_i = \nabla_{W_i} L(W_1 - \eta \nabla_{W_1}, \dots, W_{i-1} - \eta \nabla_{W_{i-1}},
-      W_i, \dots, W_k),
+      G_i = \nabla_{W_i} \mathcal L(W_1, \dots, W_L), \qquad
+      G'_i = \nabla_{W_i} \mathcal L(W_1 - \alpha \nabla_{W_1}, \dots,
+      W_{i-1} - \alpha \nabla_{W_{i-1}}, W_i, \dots, W_L),
 
-  reported as :math:`\|G_i - G'_i\|` and the cosine between them. If batch normalization reduced
+  with :math:`\alpha` the learning rate, reported as :math:`\|G_i - G'_i\|` and the cosine
+  between them. If batch normalization reduced
   "internal covariate shift" in the sense of the updates below a layer changing the problem it
   faces, these would be smaller with it.
-- :func:`loss_along_gradient`: the loss and its gradient at :math:`W - \eta g` for a range of
-  step sizes along the gradient g: how much the loss varies (its Lipschitzness along the step) and
-  how much the gradient changes (the "effective :math:`\beta`-smoothness",
-  :math:`\max_\eta \|\nabla L(W - \eta g) - g\| / \|\eta g\|`).
+- :func:`loss_along_gradient`: the loss and its gradient at :math:`W - s g` for a range of
+  step lengths s along the gradient g: how much the loss varies (its Lipschitzness along the
+  step) and how much the gradient changes per unit distance,
+  :math:`\kappa(s) = \|\nabla \mathcal L(W - s g) - g\| / \|s g\|` (Santurkar et al.'s
+  "effective :math:`\beta`-smoothness"; :math:`\kappa` here, since the book's :math:`\beta` is a
+  normalization's shift).
 
 Both compare several forward passes at one point of training, so a network with
 :class:`~normreg.nn.NoisyBatchNorm1d` must see the same noise in all of them, as the passes of
 one training step would: both measure under :func:`~normreg.nn.hold_noise`. (Redrawn between
-the passes, the noise alone would make :math:`G \ne G'` even with :math:`\eta = 0`.)
+the passes, the noise alone would make :math:`G \ne G'` even with :math:`\alpha = 0`.)
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def internal_covariate_shift(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
         model: an :class:`~normreg.models.MLP` (its mode is used as is: train mode for batch
             statistics); it is not modified.
         x, y: the batch.
-        lr: the step size :math:`\eta` of the update of the lower layers, >= 0 (0 gives
+        lr: the step size :math:`\alpha` of the update of the lower layers, >= 0 (0 gives
             :math:`G'_i = G_i`: the control).
 
     Returns:
@@ -106,33 +109,33 @@ def internal_covariate_shift(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 def loss_along_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                         step_sizes: list[float],
                         loss: str = "cross_entropy") -> dict[str, list[float]]:
-    r"""Loss and gradient change at :math:`W - \eta g` for each :math:`\eta` in ``step_sizes``.
+    r"""Loss and gradient change at :math:`W - s g` for each step length s in ``step_sizes``.
 
-    Returns a dict of lists, one entry per step size: ``"loss"`` (:math:`L(W - \eta g)`),
-    ``"grad_change"`` (:math:`\|\nabla L(W - \eta g) - g\|`) and ``"beta"``
-    (``grad_change`` / :math:`\|\eta g\|`, the change of the gradient per unit distance
+    Returns a dict of lists, one entry per step length: ``"loss"`` (:math:`\mathcal L(W - s g)`),
+    ``"grad_change"`` (:math:`\|\nabla \mathcal L(W - s g) - g\|`) and ``"kappa"``
+    (``grad_change`` / :math:`\|s g\|`, the change of the gradient per unit distance
     moved: comparable between networks whose gradients differ in size). The model is not
     modified.
     """
     if not step_sizes:
         raise ValueError(f"step_sizes must be a non-empty list of positive numbers, got "
                          f"{step_sizes!r}")
-    for eta in step_sizes:
-        check_number("every step size", eta, low=0.0, low_open=True)
-    out: dict[str, list[float]] = {"loss": [], "grad_change": [], "beta": []}
+    for s in step_sizes:
+        check_number("every step size", s, low=0.0, low_open=True)
+    out: dict[str, list[float]] = {"loss": [], "grad_change": [], "kappa": []}
     with _probe(model) as probe:  # one noise draw for every pass below
         params = list(probe.parameters())
         g = [t.detach() for t in torch.autograd.grad(loss_value(probe(x), y, loss), params)]
         flat_g = torch.cat([t.reshape(-1) for t in g])
         start = [p.detach().clone() for p in params]
-        for eta in step_sizes:
+        for s in step_sizes:
             with torch.no_grad():
                 for p, p0, gp in zip(params, start, g, strict=True):
-                    p.copy_(p0 - eta * gp)
+                    p.copy_(p0 - s * gp)
             value = loss_value(probe(x), y, loss)
             new_g = torch.cat([t.reshape(-1) for t in torch.autograd.grad(value, params)])
             change = float((new_g - flat_g).norm())
             out["loss"].append(float(value.detach()))
             out["grad_change"].append(change)
-            out["beta"].append(change / (eta * float(flat_g.norm())))
+            out["kappa"].append(change / (s * float(flat_g.norm())))
     return out
