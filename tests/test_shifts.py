@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from normreg.data import load_mnist
-from normreg.data.shifts import SEVERITIES, SHIFTS, shift_pixels, shifted_test_set
+from normreg.data.shifts import SEVERITIES, SHIFTS, shift_pixels, shifted_inputs, shifted_test_set
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,11 @@ def test_every_shift_follows_the_device_of_its_input(kind):
         out = shift_pixels(pixels, kind, 3, torch.Generator().manual_seed(0))
     assert out.device.type == "meta" and out.shape == (3, 784)
     assert mode.mixed == [], f"operations on tensors of two devices: {mode.mixed}"
+
+
+def test_shifted_inputs_shift_any_split_as_the_test_set_is_shifted():
+    data = load_mnist(n_train_per_class=5, n_test_per_class=5)
+    moved = shifted_inputs(data.x_test, data, "contrast", 4, seed=3)
+    assert torch.equal(moved, shifted_test_set(data, "contrast", 4, seed=3).x_test)
+    train = shifted_inputs(data.x_train, data, "blur", 2, seed=0)
+    assert train.shape == data.x_train.shape and not torch.equal(train, data.x_train)

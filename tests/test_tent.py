@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from normreg import MLP, MLPConfig
-from normreg.experiments.tent import configure_tent, entropy, predict_adapted
+from normreg.experiments.tent import configure_tent, entropy, predict_adapted, tent_on_stream
 from normreg.nn import BatchNorm1d
 
 
@@ -85,6 +85,31 @@ def test_tent_adapts_across_the_whole_stream_as_the_paper_describes():
     _, unadapted = tent_by_hand(net, x, batch_size=20, lr=1e-12)  # steps that change nothing
     late = slice(10, None)
     assert sum(entropies[late]) < 0.5 * sum(unadapted[late])  # adapting lowers the entropy
+
+
+def test_tent_on_a_stream_is_tent_over_each_pass_in_its_order_and_leaves_the_model_alone():
+    net = small_bn_net()
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    torch.manual_seed(3)
+    x, y = torch.randn(90, 8) * 3 + 2, torch.randint(0, 3, (90,))
+    adapted, trace = tent_on_stream(net, x, lr=0.05, passes=2, batch_size=20,
+                                    generator=torch.Generator().manual_seed(7), labels=y)
+    # by hand: the same two orders, the last 10 examples of each pass skipped
+    g = torch.Generator().manual_seed(7)
+    orders = [torch.randperm(90, generator=g)[:80] for _ in range(2)]
+    _, entropies = tent_by_hand(net, torch.cat([x[o] for o in orders]), batch_size=20, lr=0.05)
+    assert len(trace["entropy"]) == 8
+    torch.testing.assert_close(torch.tensor(trace["entropy"]), torch.tensor(entropies))
+    # the error of each batch's predictions, made before its step
+    model = copy.deepcopy(net).train()
+    with torch.no_grad():
+        first = (model(x[orders[0][:20]]).argmax(dim=1) != y[orders[0][:20]]).float().mean()
+    assert trace["error"][0] == pytest.approx(first.item())
+    assert adapted.training and not torch.equal(adapted.blocks[0][2].weight, net.blocks[0][2].weight)
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, state[k]), f"{k} was modified"
+    _, unlabeled = tent_on_stream(net, x, batch_size=20)
+    assert set(unlabeled) == {"entropy"}
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -17,8 +17,8 @@ from normreg.data.mnist import (
     with_label_noise,
     with_random_labels,
 )
-from normreg.data.shifts import SEVERITIES, SHIFTS, shift_pixels, shifted_test_set
+from normreg.data.shifts import SEVERITIES, SHIFTS, shift_pixels, shifted_inputs, shifted_test_set
 
 __all__ = ["Dataset", "load_mnist", "mnist_arrays", "with_label_noise", "with_random_labels",
            "N_CLASSES", "N_PER_CLASS", "SHIFTS", "SEVERITIES", "shift_pixels",
-           "shifted_test_set"]
+           "shifted_inputs", "shifted_test_set"]

@@ -28,7 +28,7 @@ from torch.nn import functional as F
 from normreg._checks import check_choice, check_tensor
 from normreg.data.mnist import Dataset
 
-__all__ = ["SHIFTS", "SEVERITIES", "shift_pixels", "shifted_test_set"]
+__all__ = ["SHIFTS", "SEVERITIES", "shift_pixels", "shifted_inputs", "shifted_test_set"]
 
 SEVERITIES = (1, 2, 3, 4, 5)
 SHIFTS: dict[str, tuple[float, ...]] = {
@@ -88,9 +88,16 @@ def shift_pixels(pixels: torch.Tensor, kind: str, severity: int,
     return shifted.clamp(0.0, 1.0)
 
 
-def shifted_test_set(data: Dataset, kind: str, severity: int, seed: int = 0) -> Dataset:
-    """``data`` with its test images shifted (training set untouched), standardized as before."""
-    pixels = (data.x_test * data.pixel_std + data.pixel_mean).clamp(0.0, 1.0)
+def shifted_inputs(x: torch.Tensor, data: Dataset, kind: str, severity: int,
+                   seed: int = 0) -> torch.Tensor:
+    """Standardized inputs x (N, 784) of ``data`` under the shift: back to pixels, shifted,
+    standardized again with the training set's statistics, as a deployed model's inputs are."""
+    pixels = (x * data.pixel_std + data.pixel_mean).clamp(0.0, 1.0)
     generator = torch.Generator().manual_seed(seed)
     shifted = shift_pixels(pixels, kind, severity, generator)
-    return replace(data, x_test=(shifted - data.pixel_mean) / data.pixel_std)
+    return (shifted - data.pixel_mean) / data.pixel_std
+
+
+def shifted_test_set(data: Dataset, kind: str, severity: int, seed: int = 0) -> Dataset:
+    """``data`` with its test images shifted (training set untouched), standardized as before."""
+    return replace(data, x_test=shifted_inputs(data.x_test, data, kind, severity, seed))

@@ -13,6 +13,11 @@ ways to predict:
   over to the next batch (online).
 
 The model passed in is never modified: each method works on a copy.
+
+:func:`predict_adapted` runs the three methods over a test set, predicting each batch before
+adapting to it (one pass, one step per batch). :func:`tent_on_stream` gives Tent a longer stream
+to learn from, several passes over unlabeled data in a random order, and returns the adapted
+network (to evaluate with test-batch statistics) and what it saw on the way.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from normreg._checks import check_choice, check_int
+from normreg._checks import check_choice, check_int, check_number
 from normreg.nn import BatchNorm1d
 from normreg.optim import Adam
 
-__all__ = ["METHODS", "entropy", "configure_tent", "predict_adapted"]
+__all__ = ["METHODS", "entropy", "configure_tent", "predict_adapted", "tent_on_stream"]
 
 METHODS = ("source", "norm", "tent")
 
@@ -99,3 +104,49 @@ def predict_adapted(model: nn.Module, x: torch.Tensor, method: str = "tent",
                 logits = model(batch)
         predictions.append(logits.detach().argmax(dim=1))
     return torch.cat(predictions)
+
+
+def tent_on_stream(model: nn.Module, stream: torch.Tensor, lr: float = 1e-3, passes: int = 1,
+                   batch_size: int = 100, generator: torch.Generator | None = None,
+                   labels: torch.Tensor | None = None) -> tuple[nn.Module, dict[str, list]]:
+    """Tent on an unlabeled stream: adapt a copy of ``model`` for ``passes`` passes over
+    ``stream`` (N, features), each pass in a fresh random order (from ``generator``, drawn on the
+    CPU), one Adam step on the entropy of each batch of ``batch_size`` (an incomplete last batch
+    is skipped), in the batch-norm scale and shift only.
+
+    Args:
+        model: the trained network (not modified).
+        stream: the unlabeled inputs to adapt on.
+        lr: Adam's learning rate.
+        labels: the stream's labels (N,), used only to *measure* each batch's error; Tent never
+            sees them.
+
+    Returns:
+        ``(adapted, trace)``: the adapted copy, in train mode (test-batch statistics), and for
+        every step the batch's mean entropy ``"entropy"`` and, with ``labels``, its error
+        ``"error"``, both of the predictions made before that step.
+    """
+    check_number("lr", lr, low=0.0, low_open=True)
+    check_int("passes", passes, min=1)
+    check_int("batch_size", batch_size, min=2, max=stream.shape[0])
+    if labels is not None and labels.shape != stream.shape[:1]:
+        raise ValueError(f"labels must have shape (N,) = ({stream.shape[0]},), got "
+                         f"{tuple(labels.shape)}")
+    adapted = copy.deepcopy(model)
+    optimizer = Adam(configure_tent(adapted), lr=lr)
+    trace: dict[str, list] = {"entropy": [], "error": []} if labels is not None else {"entropy": []}
+    n = stream.shape[0]
+    for _ in range(passes):
+        order = torch.randperm(n, generator=generator).to(stream.device)
+        for start in range(0, n - batch_size + 1, batch_size):
+            batch = order[start:start + batch_size]
+            logits = adapted(stream[batch])
+            loss = entropy(logits)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            trace["entropy"].append(loss.item())
+            if labels is not None:
+                wrong = logits.detach().argmax(dim=1) != labels[batch]
+                trace["error"].append(wrong.float().mean().item())
+    return adapted, trace
