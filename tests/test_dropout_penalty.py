@@ -17,7 +17,8 @@ def exact_expected_loss(layer, z, y, p, loss, power=1):
     for mask in itertools.product((0, 1), repeat=n):
         probability = (1 - p) ** sum(mask) * p ** (n - sum(mask))
         m = torch.tensor(mask, dtype=torch.float64)
-        total += probability * loss_value(layer(z * m / (1 - p)), y, loss, reduction="none") ** power
+        value = loss_value(layer(z * m / (1 - p)), y, loss, reduction="none")
+        total += probability * value ** power
     return total
 
 
@@ -66,7 +67,7 @@ def test_the_penalty_is_zero_without_dropout_and_grows_with_p(problem):
     with torch.no_grad():
         values = [dropout_penalty(layer(z), z, layer.weight, p) for p in (0.0, 0.2, 0.5, 0.9)]
     assert torch.equal(values[0], torch.zeros(4))
-    assert all(torch.all(a < b) for a, b in zip(values, values[1:]))
+    assert all(torch.all(a < b) for a, b in zip(values, values[1:], strict=False))
 
 
 def test_expected_dropout_loss_converges_to_the_exact_expectation(problem):
@@ -76,8 +77,9 @@ def test_expected_dropout_loss_converges_to_the_exact_expectation(problem):
     estimate = expected_dropout_loss(layer, z, y, 0.5, draws=draws, generator=g)
     with torch.no_grad():
         exact = exact_expected_loss(layer, z, y, 0.5, "cross_entropy")
-        spread = (exact_expected_loss(layer, z, y, 0.5, "cross_entropy", power=2) - exact ** 2).sqrt()
-        assert torch.all((estimate - exact).abs() < 4 * spread / draws ** 0.5), "within 4 standard errors"
+        square = exact_expected_loss(layer, z, y, 0.5, "cross_entropy", power=2)
+        spread = (square - exact ** 2).sqrt()  # of one draw's loss
+        assert torch.all((estimate - exact).abs() < 4 * spread / draws ** 0.5), "4 standard errors"
         # p = 0: no noise, the loss itself
         torch.testing.assert_close(expected_dropout_loss(layer, z, y, 0.0, draws=1),
                                    loss_value(layer(z), y, reduction="none"))
@@ -85,7 +87,7 @@ def test_expected_dropout_loss_converges_to_the_exact_expectation(problem):
 
 def test_bad_shapes_are_refused(problem):
     layer, z, y = problem
-    with pytest.raises(ValueError, match=r"logits must have shape \(N, C\) = \(4, 3\), got \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"logits must have shape \(N, C\) = \(4, 3\), got"):
         dropout_penalty(torch.zeros(4, 2), z, layer.weight, 0.5)
     with pytest.raises(ValueError, match=r"y must have shape \(N,\) = \(4,\), got \(3,\)"):
         expected_dropout_loss(layer, z, y[:3], 0.5)

@@ -83,7 +83,7 @@ def test_plot_heatmap_writes_every_value_in_a_contrasting_colour():
     plot_heatmap(ax2, table, ["a", "b"], ["x", "y"], vmin=0.5, labels=[["low", "top"], ["mid", ""]])
     assert {t.get_text(): t.get_color() for t in ax2.texts} == {"low": "white", "top": "black",
                                                                 "mid": "white"}
-    with pytest.raises(ValueError, match=r"labels must have the table's shape \(2, 2\), got \(1, 2\)"):
+    with pytest.raises(ValueError, match=r"labels must have the table's shape \(2, 2\), got"):
         plot_heatmap(ax2, table, ["a", "b"], ["x", "y"], labels=[["a", "b"]])
     plt.close(fig2)
     with pytest.raises(ValueError, match=r"table must have shape \(2, 3\), .* got \(2, 2\)"):

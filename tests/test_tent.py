@@ -105,7 +105,8 @@ def test_tent_on_a_stream_is_tent_over_each_pass_in_its_order_and_leaves_the_mod
     with torch.no_grad():
         first = (model(x[orders[0][:20]]).argmax(dim=1) != y[orders[0][:20]]).float().mean()
     assert trace["error"][0] == pytest.approx(first.item())
-    assert adapted.training and not torch.equal(adapted.blocks[0][2].weight, net.blocks[0][2].weight)
+    assert adapted.training
+    assert not torch.equal(adapted.blocks[0][2].weight, net.blocks[0][2].weight), "it adapted"
     for k, v in net.state_dict().items():
         assert torch.equal(v, state[k]), f"{k} was modified"
     _, unlabeled = tent_on_stream(net, x, batch_size=20)

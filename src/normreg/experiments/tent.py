@@ -8,9 +8,9 @@ ways to predict:
 - ``"norm"``: batch norm in train mode, so that each test batch is normalized with its *own*
   statistics, nothing learned (the "test-time normalization" baseline);
 - ``"tent"``: as ``"norm"``, and after predicting each batch take one gradient step on the mean
-  prediction entropy :math:`H(\hat y) = -\sum_c p_c \log p_c` with respect to the batch-norm
-  scale and shift :math:`(\gamma, \beta)` only, everything else frozen; the adaptation carries
-  over to the next batch (online).
+  prediction entropy :math:`\mathcal H(\hat p) = -\sum_y \hat p_y \log \hat p_y` with respect
+  to the batch-norm scale and shift :math:`(\gamma, \beta)` only, everything else frozen; the
+  adaptation carries over to the next batch (online).
 
 The model passed in is never modified: each method works on a copy.
 
@@ -38,7 +38,7 @@ METHODS = ("source", "norm", "tent")
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:
-    r"""Mean prediction entropy :math:`-\frac1N\sum_k \sum_c p_{kc}\log p_{kc}` of logits (N, C)."""
+    r"""Mean prediction entropy :math:`-\frac1N\sum_k \sum_y p_{ky}\log p_{ky}` of logits (N, C)."""
     log_p = F.log_softmax(logits, dim=1)
     return -(log_p.exp() * log_p).sum(dim=1).mean()
 

@@ -2,10 +2,10 @@ r"""The sharpness of the loss: the largest eigenvalue of its Hessian, without fo
 
 For a loss :math:`\mathcal L(\theta)` with Hessian :math:`H = \nabla^2 \mathcal L(\theta)`, the
 sharpness is :math:`\lambda_{\max}(H)`. Gradient descent with step size :math:`\alpha` on a
-quadratic is stable only while :math:`\lambda_{\max} < 2/\alpha`; Cohen et al. (ICLR 2021, "Gradient Descent on Neural
-Networks Typically Occurs at the Edge of Stability") observed that on neural networks full-batch
-gradient descent drives the sharpness *up* to about :math:`2/\alpha` and keeps it there. Chapter 7
-of the book reproduces it with this module.
+quadratic is stable only while :math:`\lambda_{\max} < 2/\alpha`; Cohen et al. (ICLR 2021,
+"Gradient Descent on Neural Networks Typically Occurs at the Edge of Stability") observed that on
+neural networks full-batch gradient descent drives the sharpness *up* to about :math:`2/\alpha`
+and keeps it there. Chapter 7 of the book reproduces it with this module.
 
 :math:`H v` costs two backward passes (Pearlmutter's trick: the gradient of
 :math:`\nabla \mathcal L \cdot v`), and power iteration on :math:`v \mapsto H v` converges to the
