@@ -22,6 +22,8 @@ from normreg.bench.layers import run as bench_layers
 from normreg.bench.notebooks import measure as bench_notebooks
 from normreg.bench.training import run as bench_training
 from normreg.data import shift_pixels, with_label_noise
+from normreg.data.synthetic import norm_only_task
+from normreg.experiments.ridge import regression_problem, ridge
 from normreg.experiments.sweep import grid_points, grid_table
 from normreg.experiments.tent import predict_adapted
 from normreg.losses import loss_value
@@ -65,6 +67,9 @@ ROWS = [
     (with_label_noise, lambda: with_label_noise(None, 1.5), ValueError, r"fraction must be a number in \[0, 1\], got 1.5"),
     (shift_pixels, lambda: shift_pixels(torch.zeros(1, 784), "blur", 0), ValueError, r"severity must be one of \(1, 2, 3, 4, 5\), got 0"),
     (shift_pixels, lambda: shift_pixels(torch.zeros(1, 784), "fog", 1), ValueError, r"kind must be one of \('gaussian_noise', 'blur', 'contrast', 'rotation'\), got 'fog'"),
+    (norm_only_task, lambda: norm_only_task(radii=(1.0, 0.0)), ValueError, r"every radius must be a number > 0, got 0.0"),
+    (regression_problem, lambda: regression_problem(10, 5, -0.5), ValueError, r"noise must be a number >= 0, got -0.5"),
+    (ridge, lambda: ridge(torch.ones(3, 2), torch.ones(3), [0.1, -1.0]), ValueError, r"every lambda must be >= 0, got \[0.1, -1.0\]"),
     (set_seed, lambda: set_seed(1.5), ValueError, r"seed must be an int, got 1.5"),
     (scaled_normal_, lambda: scaled_normal_(torch.zeros(2, 2), c=-1.0), ValueError, r"c must be a number > 0, got -1.0"),
     (LayerNorm, lambda: LayerNorm(4, eps=-1.0), ValueError, r"eps must be a number >= 0, got -1.0"),

@@ -5,7 +5,9 @@ dataset into another.
   split and standardized (:func:`load_mnist`); training labels made noisy or random
   (:func:`with_label_noise`, :func:`with_random_labels`)
 - :mod:`normreg.data.shifts`: distribution shifts of the test images at severities 1-5
-  (:func:`shifted_test_set`)
+  (:func:`shifted_test_set`, :func:`shifted_inputs`)
+- :mod:`normreg.data.synthetic`: tasks built to isolate one property, such as chapter 2's
+  two classes that differ only in the norm (:func:`~normreg.data.synthetic.norm_only_task`)
 """
 
 from normreg.data.mnist import (
