@@ -42,7 +42,7 @@ NB_ENV := env -u MPLBACKEND
 # outputs with the stored ones. ONE_THREAD gives each kernel a single thread: the stored outputs
 # come from `make execute` with all cores, so one run with one thread checks that they are
 # reproducible and do not depend on the thread count.
-NBVAL := $(NB_ENV) $(PY) -m pytest --nbval chapters book/speed.ipynb --nbval-sanitize-with nbval_sanitize.cfg
+NBVAL := $(NB_ENV) $(PY) -m pytest --nbval chapters book/speed.ipynb
 ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # Parallel test processes: one per core (at one thread each, two small kernels side by side
 # do twice the work of one kernel with two threads).
@@ -62,7 +62,7 @@ WIDGET_FONTS := book/_extra/chapters/@jupyter-widgets/html-manager/dist
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install book test browser execute seeds solutions bench lint clean
+.PHONY: help install lock book test browser execute seeds student solutions bench lint clean
 
 help:  ## Show this help
 	@echo "Targets:"
@@ -70,15 +70,28 @@ help:  ## Show this help
 	@echo "Variables: VENV=$(VENV)  NB=<notebooks for 'make execute'>"
 
 # ---------------------------------------------------------------------------------------
-# Environment: .venv with the pinned requirements and this package (editable, no deps).
-$(INSTALLED): requirements.txt pyproject.toml
+# Environment: .venv with every package pinned (requirements.lock) and this package (editable,
+# no deps: the lock has them all).
+$(INSTALLED): requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install -r requirements.lock
 	$(PY) -m pip install -e . --no-deps
 	touch $@
 
-install: $(INSTALLED)  ## Create .venv and install requirements.txt and the package
+install: $(INSTALLED)  ## Create .venv and install requirements.lock and the package
+
+# requirements.txt names the direct pins; requirements.lock is what they resolve to, every
+# package pinned. Regenerate it after changing requirements.txt (then `make install`).
+LOCK_VENV := $(BUILD)/lock-venv
+lock:  ## Resolve requirements.txt in a fresh venv and write every package to requirements.lock
+	rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install -r requirements.txt
+	{ sed -n '/^#/p' requirements.lock; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; \
+	} > requirements.lock.new && mv requirements.lock.new requirements.lock
+	rm -rf $(LOCK_VENV)
 
 $(VENDOR_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	npm ci --prefix $(JS_DIR) --no-audit --no-fund --ignore-scripts
@@ -104,14 +117,16 @@ book: $(INSTALLED) $(VENDOR_STAMP)  ## Strict build of the HTML book into _build
 	$(NB_ENV) $(VENV)/bin/jupyter-book build . --all -W --keep-going --builder html
 	@echo "Book: $(BUILD)/html/index.html"
 
-test: $(INSTALLED)  ## Lint, unit tests, nbval (1 thread), other seeds, the strict book build, the browser test
-	$(VENV)/bin/ruff check src tests
+test: $(INSTALLED)  ## Lint, unit tests, nbval (1 thread), the student's path (other seeds, solutions), the book, the browser test
+	$(VENV)/bin/ruff check src tests chapters book
+	$(VENV)/bin/ruff format --check chapters book
 	MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser -m "not slow" -n $(JOBS)
 	@echo "nbval, each kernel with one thread ($(JOBS) kernels at a time), against outputs stored from"
 	@echo "two threads: the outputs must not depend on the thread count (nor on the machine)"
 	$(ONE_THREAD) $(NBVAL) -n $(JOBS) --dist loadscope
-	@echo "every notebook again with SEED=1 and 2, one thread each: its claims must not depend on the seed"
-	$(ONE_THREAD) $(NB_ENV) $(PY) -m pytest -m slow tests/test_seeds.py -n $(JOBS)
+	@echo "the student's path: the wheel in a fresh venv with its declared dependencies only, every"
+	@echo "chapter with plain nbconvert, SEED=1 (then the exercise solutions) and SEED=2, one thread each"
+	$(MAKE) student
 	$(MAKE) book
 	$(MAKE) browser
 
@@ -133,7 +148,17 @@ SEEDS ?= 1 2
 seeds: $(INSTALLED)  ## Re-run every notebook with other seeds (SEEDS="1 2"), checking its asserts
 	SEEDS="$(SEEDS)" $(ONE_THREAD) $(NB_ENV) $(PY) -m pytest -m slow tests/test_seeds.py -n $(JOBS)
 
-# The exercise solutions are code in the notebooks' markdown, which nbval does not run.
+# The student's path (tests/student_path.py): the package's wheel in a fresh virtual environment
+# with only its declared dependencies, every chapter executed there with plain `jupyter
+# nbconvert --execute` for each seed in STUDENT_SEEDS (SEED = n in place of SEED = 0, so that
+# every claim's assert is checked for other seeds), the progress bar on, one thread per kernel;
+# the exercise solutions run after the first seed's chapters. Part of `make test`.
+STUDENT_SEEDS ?= 1 2
+student: $(INSTALLED)  ## The wheel in a fresh venv, every chapter run there with other seeds and its solutions
+	$(PY) tests/student_path.py --seeds $(STUDENT_SEEDS) --jobs $(JOBS)
+
+# The exercise solutions are code in the notebooks' markdown, which nbval does not run (the
+# student's path of `make test` runs them); this target runs them alone, in this venv.
 solutions: $(INSTALLED)  ## Run every exercise solution after its chapter's code
 	$(PY) tests/run_solutions.py $(filter chapters/%,$(NB))
 
@@ -141,8 +166,9 @@ bench: $(INSTALLED)  ## Benchmark the layers and time every notebook (minutes); 
 	$(NB_ENV) $(PY) -m normreg.bench --out $(BENCH_RESULTS)
 	@echo "Now re-execute the appendix page that shows them: make execute NB=book/speed.ipynb"
 
-lint: $(INSTALLED)  ## ruff check src tests
-	$(VENV)/bin/ruff check src tests
+lint: $(INSTALLED)  ## ruff check src tests and the notebooks
+	$(VENV)/bin/ruff check src tests chapters book
+	$(VENV)/bin/ruff format --check chapters book
 
 clean:  ## Remove _build (the book); keeps .venv
 	rm -rf $(BUILD)

@@ -93,3 +93,13 @@ def test_redraw_with_keeps_the_signature_and_draws_a_new_figure(monkeypatch):
     assert (c, depth) == (1.0, 50) and shown == [fig]
     assert tuple(fig.get_size_inches()) == (3, 2)
     plt.close(fig)
+
+
+def test_the_picture_has_alternative_text_for_each_frame_and_the_slider_a_name():
+    html = static_slider(lambda fig, v: fig.subplots().plot([0, v]), [1, 2, 3], label="scale c",
+                         alt=lambda v: f"a line to {v} & more").data
+    assert 'alt="a line to 1 &amp; more"' in html  # the first frame's text, escaped
+    assert 'aria-label="choose the scale c"' in html
+    assert '["a line to 1 & more", "a line to 2 & more", "a line to 3 & more"]' in html
+    default = static_slider(lambda fig, v: fig.subplots(), [0.5, 4]).data
+    assert 'alt="value = 0.5"' in default and 'aria-label="choose the value"' in default

@@ -1,15 +1,15 @@
-"""Two fixes to the script tags of each page, so that the book reads offline without errors.
+"""Two fixes to the script tags of each page, so that the book reads offline without
+errors.
 
-1. sphinx-thebe adds its inline ``const THEBE_JS_URL = ...`` script twice (once with filename
-   None, once with ''), so every page declared the same constant twice and the browser logged
-   a SyntaxError. Keep the first of each identical script.
+1. sphinx-thebe adds its inline ``const THEBE_JS_URL = ...`` script twice (once with
+   filename None, once with ''), so every page declared the same constant twice and the
+   browser logged a SyntaxError. Keep the first of each identical script.
 2. The ipywidgets HTML manager loads its fonts from ``<data-jupyter-widgets-cdn>
    @jupyter-widgets/html-manager/dist/``. The book serves that folder itself under
    ``_static/vendor/``, so point the attribute there, relative to each page.
 
-The browser test (tests/browser) checks both: no JavaScript errors, no failed or external
-requests.
-"""
+The browser test (tests/browser) checks both: no JavaScript errors, no failed or
+external requests."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ WIDGETS_BUNDLE = "@jupyter-widgets/html-manager/dist/embed-amd.js"
 
 def _key(script):
     attributes = getattr(script, "attributes", {})
-    return (getattr(script, "filename", str(script)) or "", tuple(sorted(attributes.items())))
+    return (
+        getattr(script, "filename", str(script)) or "",
+        tuple(sorted(attributes.items())),
+    )
 
 
 def _fix_scripts(app, pagename, templatename, context, doctree):
@@ -36,8 +39,11 @@ def _fix_scripts(app, pagename, templatename, context, doctree):
         filename = getattr(script, "filename", None) or ""
         if str(filename).endswith(WIDGETS_BUNDLE):
             base = context["pathto"]("_static/vendor/", 1)
-            script = _JavaScript(filename, priority=script.priority,
-                                 **{**script.attributes, "data-jupyter-widgets-cdn": base})
+            script = _JavaScript(
+                filename,
+                priority=script.priority,
+                **{**script.attributes, "data-jupyter-widgets-cdn": base},
+            )
         fixed.append(script)
     context["script_files"] = fixed
 

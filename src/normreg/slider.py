@@ -11,8 +11,10 @@ here the icons are replaced by Unicode symbols, so the page works offline.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import Callable, Sequence
+from html import escape as html_escape
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -55,7 +57,8 @@ def _offline(html: str) -> str:
 
 def static_slider(draw: Callable[[Figure, Any], None], values: Sequence[Any], *,
                   figsize: tuple[float, float] = (6.0, 3.5), dpi: int = 80,
-                  interval_ms: int = 700) -> HTML:
+                  interval_ms: int = 700, label: str = "value",
+                  alt: Callable[[Any], str] | None = None) -> HTML:
     """An HTML slider over ``draw(fig, value)`` for each of ``values``, working without a kernel.
 
     Args:
@@ -65,6 +68,9 @@ def static_slider(draw: Callable[[Figure, Any], None], values: Sequence[Any], *,
         figsize, dpi: size of every frame. Each frame is stored in the page as a PNG, so
             keep ``len(values)`` and ``dpi`` modest (10 frames at dpi 80 are about 300 kB).
         interval_ms: time per frame when the reader presses play.
+        label: what the slider chooses, for its accessible name ("choose the <label>").
+        alt: the alternative text of the frame for a value (default: "<label> = <value>");
+            the picture's text follows the frame shown.
 
     Returns:
         ``IPython.display.HTML``: displayed in a notebook or rendered in the book, a picture
@@ -91,7 +97,32 @@ def static_slider(draw: Callable[[Figure, Any], None], values: Sequence[Any], *,
         html = animation.to_jshtml(default_mode="once")
     finally:
         plt.close(fig)
-    return HTML(_offline(html))
+    texts = [alt(v) if alt is not None else f"{label} = {v}" for v in values]
+    return HTML(_accessible(_offline(html), label, texts))
+
+
+def _accessible(html: str, label: str, texts: list[str]) -> str:
+    """The player's picture with an alternative text that follows its frame, and its range
+    input with an accessible name."""
+    found = re.search(r'<img id="_anim_img(\w+)">', html)
+    if found is None or f'id="_anim_slider{found.group(1)}"' not in html:
+        raise RuntimeError("static_slider: matplotlib's player has no picture or slider where "
+                           "expected")
+    uid = found.group(1)
+    html = html.replace(found.group(0), f'<img id="_anim_img{uid}" alt="{_attr(texts[0])}">')
+    html = html.replace(f'<input id="_anim_slider{uid}" type="range"',
+                        f'<input id="_anim_slider{uid}" type="range" '
+                        f'aria-label="{_attr(f"choose the {label}")}"')
+    script = (f"<script>(function () {{ const img = document.getElementById('_anim_img{uid}'), "
+              f"slider = document.getElementById('_anim_slider{uid}'), texts = "
+              f"{json.dumps(texts)}; new MutationObserver(function () {{ img.alt = "
+              f"texts[+slider.value] || texts[0]; }}).observe(img, {{attributes: true, "
+              f"attributeFilter: ['src']}}); }})();</script>")
+    return html + script
+
+
+def _attr(text: str) -> str:
+    return html_escape(text, quote=True)
 
 
 def redraw_with(draw: Callable[..., None], *,

@@ -92,19 +92,31 @@ class Visit:
             route.abort()
 
 
-# Move player i's slider to its last frame and back; true if the picture changed to another PNG.
-STEP_PLAYER = """(i) => {
+# Move player i's slider to its last frame and back: did the picture change to another PNG and
+# back, and what are the picture's alternative texts and the slider's name on the way?
+STEP_PLAYER = """async (i) => {
     const player = document.querySelectorAll('div.animation')[i];
     const img = player.querySelector('img'), slider = player.querySelector('input[type=range]');
-    if (!img || !slider || +slider.max < 1) return false;
-    const first = img.src;
+    if (!img || !slider || +slider.max < 1) return {moved: false, alts: [], name: null};
+    const settle = () => new Promise(r => setTimeout(r, 0));  // the alt follows the src
+    const first = img.src, alts = [img.alt];
     slider.value = slider.max;
     slider.dispatchEvent(new Event('input'));
+    await settle();
     const last = img.src;
+    alts.push(img.alt);
     slider.value = 0;
     slider.dispatchEvent(new Event('input'));
-    return last !== first && last.startsWith('data:image/png') && img.src === first;
+    await settle();
+    alts.push(img.alt);
+    return {moved: last !== first && last.startsWith('data:image/png') && img.src === first,
+            alts: alts, name: slider.getAttribute('aria-label')};
 }"""
+
+# Code cells whose longest line does not fit: the reader would have to scroll sideways.
+CUT_OFF_CODE = """() => Array.from(document.querySelectorAll('div.cell_input pre'))
+    .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => pre.textContent.split('\\n').sort((a, b) => b.length - a.length)[0])"""
 
 
 def problems(visit: Visit) -> list[str]:
@@ -147,9 +159,18 @@ def problems(visit: Visit) -> list[str]:
         found.append(f"{saved_views} saved widgets but {players} static sliders "
                      "(kernel-free counterparts)")
     for i in range(players):
-        moved = page.evaluate(STEP_PLAYER, i)
-        if not moved:
+        step = page.evaluate(STEP_PLAYER, i)
+        if not step["moved"]:
             found.append(f"static slider {i + 1} does not change its picture")
+        if not all(step["alts"]) or step["alts"][0] != step["alts"][2] or \
+                step["alts"][0] == step["alts"][1]:
+            found.append(f"static slider {i + 1}: its picture's text does not follow the frame "
+                         f"({step['alts']})")
+        if not step["name"]:
+            found.append(f"static slider {i + 1}: its range input has no accessible name")
+    cut_off = page.evaluate(CUT_OFF_CODE)
+    if cut_off:
+        found.append(f"code cut off (too long for the code column): {cut_off[:2]}")
     if visit.external:
         found.append(f"requests to other hosts (the book must work offline): {visit.external[:3]}")
     if visit.failed:
@@ -179,6 +200,8 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head>
 <script type="application/vnd.jupyter.widget-view+json">{"model_id": "x"}</script>
 <script type="application/vnd.jupyter.widget-view+json">{"model_id": "y"}</script>
 <div class="animation"><input type="range" min="0" max="3" value="0"></div>
+<div class="cell"><div class="cell_input"><pre style="width: 100px; overflow: auto">
+x = "a line of code far too long for the narrow column it is shown in"</pre></div></div>
 <script>undefinedFunction();</script>
 </body></html>"""
 
@@ -197,7 +220,8 @@ def test_the_checks_catch_a_broken_page(browser, tmp_path):
     for expected in ("math left as raw TeX", "raw TeX delimiters", "images that did not load",
                      "an error output", "2 saved widgets, 0 drawn", "requests to other hosts",
                      "2 saved widgets but 1 static sliders", "static slider 1 does not change",
-                     "JavaScript errors"):
+                     "its picture's text does not follow", "no accessible name",
+                     "code cut off", "JavaScript errors"):
         assert expected in found, f"{expected!r} not reported: {found}"
 
 
@@ -235,4 +259,21 @@ def test_each_chapter_offers_its_notebook_for_download(browser, server, path):
     notebook = json.loads(response.body())
     assert notebook["nbformat"] == 4 and any("SEED = 0" in "".join(c["source"])
                                               for c in notebook["cells"])
+    visit.page.close()
+
+
+def test_launch_buttons_follow_the_repository_setting(browser, server):
+    # _config.yml's repository.url turns them on (book/_ext/launch.py); empty, no chapter page
+    # may link to Colab or Binder: no invented link.
+    import yaml
+
+    url = (yaml.safe_load((ROOT / "_config.yml").read_text()).get("repository") or {}).get("url")
+    visit = Visit(browser, server, CHAPTERS[0])
+    launch = visit.page.evaluate(
+        "() => Array.from(document.querySelectorAll('a')).map(a => a.href)"
+        ".filter(h => h.includes('colab.research.google.com') || h.includes('mybinder'))")
+    if url:
+        assert launch and all(url.split("//")[-1] in link for link in launch), launch
+    else:
+        assert launch == [], f"launch links without a repository: {launch}"
     visit.page.close()

@@ -1,0 +1,59 @@
+"""``python -m normreg.bench``: run the benchmarks, print their tables, save them as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+
+from normreg.bench import layers, machine, notebooks, save, training
+
+
+def _size(text: str) -> tuple[int, int]:
+    n, d = text.lower().split("x")
+    return int(n), int(d)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m normreg.bench", description=__doc__)
+    parser.add_argument("--sizes", type=_size, nargs="+", default=list(layers.SIZES),
+                        metavar="NxD", help="layer sizes (default: %(default)s)")
+    parser.add_argument("--ways", nargs="+", default=list(layers.WAYS), choices=layers.WAYS)
+    parser.add_argument("--min-run-time", type=float, default=1.0,
+                        help="seconds of timing per way, layer and size (default %(default)s)")
+    parser.add_argument("--ks", type=int, nargs="*", default=list(training.KS), metavar="K",
+                        help="runs trained together in the training benchmark (default: "
+                             "%(default)s; none: skip it)")
+    parser.add_argument("--notebooks", nargs="*", default=None, metavar="NB",
+                        help="notebooks to time (default: chapters/*.ipynb; none: skip)")
+    parser.add_argument("--out", default=None, help="write the results here as JSON")
+    args = parser.parse_args(argv)
+
+    bandwidth = layers.memory_bandwidth()
+    info = machine(bandwidth)
+    print(f"{info['cpu']}, {info['threads']} threads, torch {info['torch']}; "
+          f"measured memory bandwidth {bandwidth / 1e9:.1f} GB/s")
+    print("\nForward + backward, float32: torch's time, and each way's time as a multiple of it")
+    # the memory limit of each size uses the bandwidth measured at that size (cache or memory)
+    results = layers.run(args.sizes, ways=args.ways, min_run_time=args.min_run_time)
+    print(layers.format_table(results))
+
+    steps = []
+    if args.ks:
+        print("\nOne training step of the 50-layer, width-100 network at batch 100, per network, "
+              "and as a multiple of the same network with torch's layers")
+        steps = training.run(ks=args.ks, min_run_time=args.min_run_time)
+        print(training.format_table(steps))
+
+    paths = sorted(glob.glob("chapters/*.ipynb")) if args.notebooks is None else args.notebooks
+    costs = []
+    if paths:
+        print("\nEach notebook executed from scratch in its own kernel")
+        costs = notebooks.measure(paths)
+        print(notebooks.format_table(costs))
+    if args.out:
+        save(args.out, machine=info, layers=results, training=steps, notebooks=costs)
+        print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
