@@ -162,10 +162,10 @@ def problems(visit: Visit) -> list[str]:
         step = page.evaluate(STEP_PLAYER, i)
         if not step["moved"]:
             found.append(f"static slider {i + 1} does not change its picture")
-        if not all(step["alts"]) or step["alts"][0] != step["alts"][2] or \
-                step["alts"][0] == step["alts"][1]:
+        alts = step["alts"]
+        if len(alts) != 3 or not all(alts) or alts[0] != alts[2] or alts[0] == alts[1]:
             found.append(f"static slider {i + 1}: its picture's text does not follow the frame "
-                         f"({step['alts']})")
+                         f"({alts})")
         if not step["name"]:
             found.append(f"static slider {i + 1}: its range input has no accessible name")
     cut_off = page.evaluate(CUT_OFF_CODE)
