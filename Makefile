@@ -1,9 +1,10 @@
 # Build, test and re-execute the course book "Normalization and Regularization in Deep
-# Learning". GNU make; on a fresh machine only `python3` is needed: the first target you run
-# creates .venv and installs everything into it.
+# Learning". GNU make, Python 3.11 or newer; `make book` also needs npm, and `make test` a
+# Chromium (installed with apt-get when missing). The first target you run creates .venv and
+# installs requirements.lock into it. README.md lists the prerequisites per platform.
 #
 #   make book      strict HTML build of the book into _build/html (fails on any warning)
-#   make test      unit tests (tests/), then nbval re-runs every chapter notebook
+#   make test      everything CI runs: lint, unit tests, nbval, the student's path, book, browser
 #   make execute   re-execute the chapter notebooks in place (after a change in src/)
 #   make help      all targets
 
