@@ -15,6 +15,7 @@ when a chapter's cell differs from it.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -27,10 +28,10 @@ TAGS = ["remove-cell", "normreg-setup"]
 
 TEMPLATE = '''\
 # Set-up, hidden in the book: make sure that the book's package, normreg, can be
-# imported. Where it can (a clone of the book after `make install`, or once this cell has
-# run), nothing happens; elsewhere (Colab, a fresh Jupyter) it is installed from the
-# book's repository.
-REPOSITORY, BRANCH = {url!r}, {branch!r}  # from the book's _config.yml
+# imported. Where it can (a clone of the book after `make install`, or once this
+# cell has run), nothing happens; elsewhere (Colab, a fresh Jupyter) it is installed
+# from the book's repository.
+REPOSITORY, BRANCH = {url}, {branch}  # from the book's _config.yml
 try:
     import normreg  # noqa: F401
 except ModuleNotFoundError:
@@ -38,13 +39,14 @@ except ModuleNotFoundError:
         raise ModuleNotFoundError(
             "normreg is not installed, and this copy of the book names no repository "
             "to install it from: run `pip install .` in a clone of the book's "
-            "repository (or `make install` there), then restart the kernel") from None
+            "repository (or `make install` there), then restart the kernel"
+        ) from None
     import importlib
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                    f"git+{{REPOSITORY}}@{{BRANCH}}"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, f"git+{{REPOSITORY}}@{{BRANCH}}"], check=True)
     importlib.invalidate_caches()
     import normreg  # noqa: F401'''
 
@@ -56,9 +58,14 @@ def repository() -> tuple[str, str]:
     return (section.get("url") or "").strip(), (section.get("branch") or "main").strip()
 
 
+def cell_source(url: str, branch: str) -> str:
+    """The set-up cell for a repository ``url`` (empty: none) and ``branch``."""
+    # json.dumps: a Python string literal in double quotes, as ruff formats the notebooks
+    return TEMPLATE.format(url=json.dumps(url), branch=json.dumps(branch))
+
+
 def expected_source() -> str:
-    url, branch = repository()
-    return TEMPLATE.format(url=url, branch=branch)
+    return cell_source(*repository())
 
 
 def setup_cells(nb) -> list[int]:

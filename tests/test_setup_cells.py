@@ -34,14 +34,14 @@ def test_every_chapter_starts_with_the_set_up_cell_of_the_config():
 def test_where_normreg_imports_the_cell_does_nothing(monkeypatch):
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
-    exec(setup_cells.TEMPLATE.format(url="https://example.org/book", branch="main"), {})
+    exec(setup_cells.cell_source("https://example.org/book", "main"), {})
     assert calls == []
 
 
 def test_without_a_repository_it_says_what_to_do(without_normreg):
     with pytest.raises(ModuleNotFoundError, match=r"names no repository to install it from: "
                                                   r"run `pip install \.`"):
-        exec(setup_cells.TEMPLATE.format(url="", branch="main"), {})
+        exec(setup_cells.cell_source("", "main"), {})
 
 
 def test_with_a_repository_it_installs_from_it_and_imports(without_normreg, monkeypatch):
@@ -53,7 +53,7 @@ def test_with_a_repository_it_installs_from_it_and_imports(without_normreg, monk
 
     monkeypatch.setattr(subprocess, "run", pip)
     namespace = {}
-    exec(setup_cells.TEMPLATE.format(url="https://github.com/owner/book", branch="main"),
+    exec(setup_cells.cell_source("https://github.com/owner/book", "main"),
          namespace)
     assert calls == [[sys.executable, "-m", "pip", "install", "--quiet",
                       "git+https://github.com/owner/book@main"]]
