@@ -27,7 +27,17 @@ from normreg.experiments.ridge import regression_problem, ridge
 from normreg.experiments.sweep import grid_points, grid_table
 from normreg.experiments.tent import predict_adapted
 from normreg.losses import loss_value
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d
+from normreg.nn import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Dropout,
+    GroupNorm,
+    LayerNorm,
+    NoisyBatchNorm1d,
+    RMSNorm,
+)
+from normreg.nn.functional import group_norm, rms_norm
+from normreg.nn.utils.fusion import fuse_bn_linear_eval, fuse_conv_bn_eval, fuse_linear_bn_eval
 from normreg.optim import SGD, Adam, AdamW, param_groups
 from normreg.plotting import plot_heatmap
 from normreg.probes.diagnostics import layer_stats
@@ -52,7 +62,7 @@ ROWS = [
     # (what it exercises, call, exception type, regex: argument, expected, received)
     (MLPConfig, lambda: MLPConfig(depth=0), ValueError, r"depth must be an int >= 1, got 0"),
     (MLPConfig, lambda: MLPConfig(c=math.nan), ValueError, r"c must be a number > 0, got nan"),
-    (MLPConfig, lambda: MLPConfig(norm="group"), ValueError, r"norm must be one of \(None, 'layer', 'batch', 'noisy_batch'\), got 'group'"),
+    (MLPConfig, lambda: MLPConfig(norm="group"), ValueError, r"norm must be one of \(None, 'layer', 'batch', 'noisy_batch', 'rms'\), got 'group'"),
     (MLPConfig, lambda: MLPConfig(dropout=1.0), ValueError, r"dropout must be a number in \[0, 1\), got 1.0"),
     (MLP, lambda: MLP(MLPConfig(width=4, depth=1))(torch.zeros(3, 5)), ValueError, r"input must have shape \(N, 784\), got \(3, 5\)"),
     (TrainConfig, lambda: TrainConfig(lr=math.nan), ValueError, r"lr must be a number > 0, got nan"),
@@ -78,6 +88,26 @@ ROWS = [
     (BatchNorm1d, lambda: BatchNorm1d(4, momentum=2.0), ValueError, r"momentum must be a number in \[0, 1\], got 2.0"),
     (BatchNorm1d, lambda: BatchNorm1d(4)(torch.zeros(4)), ValueError, r"input must be a 2D or 3D tensor, got a 1D tensor"),
     (BatchNorm1d, lambda: BatchNorm1d(4)([[0.0] * 4]), TypeError, r"input must be a torch.Tensor, got list"),
+    (BatchNorm2d, lambda: BatchNorm2d(4, eps=-1.0), ValueError, r"eps must be a number >= 0, got -1.0"),
+    (BatchNorm2d, lambda: BatchNorm2d(4)(torch.zeros(2, 4, 3)), ValueError, r"input must be a 4D tensor, got a 3D tensor of shape \(2, 4, 3\)"),
+    (BatchNorm2d, lambda: BatchNorm2d(4)(torch.zeros(2, 3, 2, 2)), ValueError, r"input must have 4 channels in dimension 1, \(N, 4, H, W\), got shape \(2, 3, 2, 2\)"),
+    (RMSNorm, lambda: RMSNorm(4, eps=-1.0), ValueError, r"eps must be a number >= 0, got -1.0"),
+    (RMSNorm, lambda: RMSNorm((2, 3)), ValueError, r"normalized_shape must be an int D or a 1-tuple \(D,\) \(this layer normalizes the last dimension only\), got \(2, 3\)"),
+    (RMSNorm, lambda: RMSNorm(4)(torch.zeros(2, 3)), ValueError, r"input must end in the normalized dimension 4 \(\*, 4\), got shape \(2, 3\)"),
+    (rms_norm, lambda: rms_norm(torch.zeros(2, 4, dtype=torch.long), 4), TypeError, r"input must have a floating-point dtype, got torch.int64"),
+    (GroupNorm, lambda: GroupNorm(4, 6), ValueError, r"num_channels must be divisible by num_groups \(4\), got 6"),
+    (GroupNorm, lambda: GroupNorm(0, 6), ValueError, r"num_groups must be an int >= 1, got 0"),
+    (GroupNorm, lambda: GroupNorm(2, 6, eps=math.nan), ValueError, r"eps must be a number >= 0, got nan"),
+    (GroupNorm, lambda: GroupNorm(2, 6)(torch.zeros(2, 4, 3)), ValueError, r"input must have 6 channels in dimension 1, \(N, 6, \*\), got shape \(2, 4, 3\)"),
+    (group_norm, lambda: group_norm(torch.zeros(2, 6, 3), 4), ValueError, r"input's channels \(dimension 1\) must be divisible by num_groups \(4\), got shape \(2, 6, 3\)"),
+    (group_norm, lambda: group_norm(torch.zeros(6), 2), ValueError, r"input must be a tensor of shape \(N, C, \*\), at least 2D, got a 1D tensor of shape \(6,\)"),
+    (group_norm, lambda: group_norm(torch.zeros(2, 6), 2, torch.ones(5)), ValueError, r"weight must have shape \(6,\), one value per channel, got \(5,\)"),
+    (fuse_linear_bn_eval, lambda: fuse_linear_bn_eval(nn.Linear(3, 4), BatchNorm1d(4)), ValueError, r"linear must be in eval mode to be fused \(call .eval\(\)\), got a module in training mode"),
+    (fuse_linear_bn_eval, lambda: fuse_linear_bn_eval(nn.Linear(5, 3).eval(), BatchNorm1d(4).eval()), ValueError, r"linear.out_features must equal bn.num_features \(4\), got 3"),
+    (fuse_conv_bn_eval, lambda: fuse_conv_bn_eval(nn.Conv2d(2, 4, 1).eval(), BatchNorm2d(4)), ValueError, r"bn must be in eval mode to be fused \(call .eval\(\)\), got a module in training mode"),
+    (fuse_conv_bn_eval, lambda: fuse_conv_bn_eval(nn.Linear(2, 4).eval(), BatchNorm2d(4).eval()), TypeError, r"conv must be a torch convolution \(nn.Conv2d, ...\), got Linear"),
+    (fuse_bn_linear_eval, lambda: fuse_bn_linear_eval(BatchNorm1d(4).eval(), nn.Linear(5, 3).eval()), ValueError, r"linear.in_features must equal bn.num_features \(4\), got 5"),
+    (fuse_bn_linear_eval, lambda: fuse_bn_linear_eval(BatchNorm1d(4, track_running_stats=False).eval(), nn.Linear(4, 3).eval()), ValueError, r"bn must keep running estimates \(track_running_stats=True\) to be fused, got running_mean None"),
     (NoisyBatchNorm1d, lambda: NoisyBatchNorm1d(4, scale=0.5), ValueError, r"scale must be a number >= 1, got 0.5"),
     (Dropout, lambda: Dropout(1.5), ValueError, r"p must be a number in \[0, 1\], got 1.5"),
     (Dropout, lambda: Dropout(0.5)(3.0), TypeError, r"input must be a torch.Tensor, got float"),
@@ -110,7 +140,7 @@ ROWS = [
 # Public modules without a row, and why.
 EXEMPT = {
     "normreg.nn.functional": "gathers the functional forms defined (and covered) in nn.layernorm, "
-                             "nn.batchnorm and nn.dropout",
+                             "nn.rmsnorm, nn.groupnorm, nn.batchnorm and nn.dropout",
     "normreg.nn.fused": "formulas compiled by torch.compile for the benchmarks; a check inside "
                         "would be compiled into the kernel",
     "normreg.bench": "reads and writes the results file of make bench",

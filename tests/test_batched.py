@@ -39,6 +39,7 @@ def assert_same_run(batched, single, rtol=1e-4, atol=1e-5):
 MODELS = {
     "plain": dict(),
     "layer norm": dict(norm="layer"),
+    "rms norm": dict(norm="rms"),
     "batch norm": dict(norm="batch"),
     "batch norm before the ReLU": dict(norm="batch", norm_position="before"),
     "noisy batch norm": dict(norm="noisy_batch"),

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from normreg.models import MLP, MLPConfig, linear_layers, with_torch_layers
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm, RMSNorm
 
 
 def test_shapes_and_layer_count():
@@ -36,7 +36,8 @@ def test_block_without_slots_is_linear_then_activation():
     assert [type(m) for m in block] == [nn.Linear, nn.Tanh]
 
 
-@pytest.mark.parametrize("norm, cls", [("layer", LayerNorm), ("batch", BatchNorm1d)])
+@pytest.mark.parametrize("norm, cls", [("layer", LayerNorm), ("batch", BatchNorm1d),
+                                       ("rms", RMSNorm)])
 def test_norm_slot_is_after_the_nonlinearity_by_default_and_movable(norm, cls):
     after = MLP(depth=2, width=8, in_features=4, norm=norm).blocks[1]
     assert [type(m) for m in after] == [nn.Linear, nn.ReLU, cls]
@@ -63,7 +64,7 @@ def test_overrides_on_a_config():
     (dict(c=-2.0), "c must be a number > 0, got -2.0"),
     (dict(activation="gelu"), r"activation must be one of \('relu', 'tanh'\), got 'gelu'"),
     (dict(norm="group"),
-     r"norm must be one of \(None, 'layer', 'batch', 'noisy_batch'\), got 'group'"),
+     r"norm must be one of \(None, 'layer', 'batch', 'noisy_batch', 'rms'\), got 'group'"),
     (dict(norm_position="middle"), r"norm_position must be one of .*, got 'middle'"),
     (dict(dropout=1.0), r"dropout must be a number in \[0, 1\), got 1.0"),
 ])
@@ -81,13 +82,13 @@ def test_wrong_input_shape_raises():
 
 
 @pytest.mark.parametrize("norm, position", [("layer", "after"), ("batch", "after"),
-                                            ("batch", "before")])
+                                            ("batch", "before"), ("rms", "after")])
 def test_with_torchs_layers_the_network_trains_identically(norm, position):
     torch.manual_seed(0)
     ours = MLP(in_features=6, width=16, depth=3, out_features=4, norm=norm,
                norm_position=position).double()
     theirs = with_torch_layers(ours)
-    assert {type(m) for m in theirs.modules()} & {LayerNorm, BatchNorm1d} == set()
+    assert {type(m) for m in theirs.modules()} & {LayerNorm, BatchNorm1d, RMSNorm} == set()
     opt_ours = torch.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
     opt_theirs = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
     g = torch.Generator().manual_seed(1)

@@ -168,3 +168,17 @@ def test_three_dimensional_input_takes_statistics_over_batch_and_length():
     torch.testing.assert_close(y.mean(dim=(0, 2)), torch.zeros(3), atol=1e-5, rtol=0)
     torch.testing.assert_close(y.var(dim=(0, 2), unbiased=False), torch.ones(3), atol=1e-3,
                                rtol=0)
+
+
+def test_batch_norm_2d_is_batch_norm_of_the_table_of_pixels_by_channels():
+    # each channel a column, each (example, pixel) a row: BatchNorm2d on (N, C, H, W) is
+    # BatchNorm1d on the (N H W, C) table, in train mode and with the same running estimates
+    from normreg.nn import BatchNorm2d
+
+    x = 2 * torch.randn(4, 3, 5, 5) + 1
+    images, table = BatchNorm2d(3), BatchNorm1d(3)
+    columns = x.permute(0, 2, 3, 1).reshape(-1, 3)  # (N H W, C)
+    y = images(x)
+    torch.testing.assert_close(y.permute(0, 2, 3, 1).reshape(-1, 3), table(columns))
+    torch.testing.assert_close(images.running_var, table.running_var)
+    torch.testing.assert_close(y.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.func import jacrev, vmap
 
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm
+from normreg.nn import BatchNorm1d, BatchNorm2d, Dropout, GroupNorm, LayerNorm, RMSNorm
 from normreg.nn import functional as ours_F
 
 
@@ -44,6 +44,20 @@ CASES = [
     Case(BatchNorm1d, nn.BatchNorm1d, (6,), {"track_running_stats": False}),
     Case(BatchNorm1d, nn.BatchNorm1d, (6,), {"bias": False}),
     Case(BatchNorm1d, nn.BatchNorm1d, (6,), shape=(4, 6, 3)),
+    Case(BatchNorm2d, nn.BatchNorm2d, (6,), shape=(4, 6, 3, 3)),
+    Case(BatchNorm2d, nn.BatchNorm2d, (6,), {"momentum": None}, shape=(4, 6, 3, 3)),
+    Case(BatchNorm2d, nn.BatchNorm2d, (6,), {"track_running_stats": False}, shape=(4, 6, 3, 3)),
+    Case(BatchNorm2d, nn.BatchNorm2d, (6,), {"affine": False}, shape=(4, 6, 3, 3)),
+    Case(RMSNorm, nn.RMSNorm, (6,)),
+    Case(RMSNorm, nn.RMSNorm, ((6,),), {"eps": 1e-3}),
+    Case(RMSNorm, nn.RMSNorm, (6,), {"elementwise_affine": False}),
+    Case(RMSNorm, nn.RMSNorm, (6,), shape=(2, 5, 6)),
+    Case(GroupNorm, nn.GroupNorm, (2, 6), shape=(4, 6, 3, 3)),
+    Case(GroupNorm, nn.GroupNorm, (1, 6), shape=(4, 6, 3, 3)),  # layer norm over (C, H, W)
+    Case(GroupNorm, nn.GroupNorm, (6, 6), shape=(4, 6, 3, 3)),  # instance norm
+    Case(GroupNorm, nn.GroupNorm, (2, 6), {"affine": False}, shape=(4, 6, 3, 3)),
+    Case(GroupNorm, nn.GroupNorm, (2, 6), {"bias": False}, shape=(4, 6, 3, 3)),
+    Case(GroupNorm, nn.GroupNorm, (3, 6, 1e-3), shape=(4, 6, 5)),
     Case(Dropout, nn.Dropout, (0.0,)),
     Case(Dropout, nn.Dropout, (1.0,)),
 ]
@@ -137,15 +151,25 @@ def hessian_vector_product(model, x, y, v):
     return torch.cat([h.reshape(-1) for h in torch.autograd.grad(flat @ v, params)])
 
 
-@pytest.mark.parametrize("ours_cls, theirs_cls", [(LayerNorm, nn.LayerNorm),
-                                                  (BatchNorm1d, nn.BatchNorm1d)])
-def test_second_derivatives_through_a_network_equal_torch(ours_cls, theirs_cls):
+NETWORK_NORMS = {  # a norm layer of 8 features, ours and torch's
+    "LayerNorm": (lambda: LayerNorm(8), lambda: nn.LayerNorm(8)),
+    "BatchNorm1d": (lambda: BatchNorm1d(8), lambda: nn.BatchNorm1d(8)),
+    "RMSNorm": (lambda: RMSNorm(8), lambda: nn.RMSNorm(8)),
+    "GroupNorm": (lambda: GroupNorm(2, 8), lambda: nn.GroupNorm(2, 8)),
+}
+
+
+@pytest.mark.parametrize("name", list(NETWORK_NORMS))
+def test_second_derivatives_through_a_network_equal_torch(name):
     # Linear -> ReLU -> norm -> Linear, in train mode: a Hessian-vector product needs the
     # derivative of the hand-written backward pass.
+    make_ours, make_theirs = NETWORK_NORMS[name]
     torch.manual_seed(0)
-    ours = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), ours_cls(8), nn.Linear(8, 3)).double()
+    ours = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), make_ours(), nn.Linear(8, 3)).double()
+    with torch.no_grad():  # a scale other than 1, whose second derivatives count too
+        ours[2].weight.uniform_(0.5, 1.5)
     theirs = copy.deepcopy(ours)
-    theirs[2] = theirs_cls(8).double()
+    theirs[2] = make_theirs().double()
     theirs[2].load_state_dict(ours[2].state_dict())
     x, y = torch.randn(12, 5, dtype=torch.float64), torch.randint(0, 3, (12,))
     v = torch.randn(sum(p.numel() for p in ours.parameters()), dtype=torch.float64)
@@ -154,29 +178,57 @@ def test_second_derivatives_through_a_network_equal_torch(ours_cls, theirs_cls):
     assert expected.norm() > 0.1  # a product far from 0, which a constant backward would miss
 
 
+def test_second_derivatives_through_a_convolutional_network_equal_torch():
+    # Conv2d -> ReLU -> BatchNorm2d -> Linear, in train mode: the per-channel statistics over
+    # the batch and every pixel, differentiated twice
+    torch.manual_seed(0)
+    ours = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), BatchNorm2d(4), nn.Flatten(),
+                         nn.Linear(4 * 3 * 3, 3)).double()
+    theirs = copy.deepcopy(ours)
+    theirs[2] = nn.BatchNorm2d(4).double()
+    theirs[2].load_state_dict(ours[2].state_dict())
+    x, y = torch.randn(6, 2, 5, 5, dtype=torch.float64), torch.randint(0, 3, (6,))
+    v = torch.randn(sum(p.numel() for p in ours.parameters()), dtype=torch.float64)
+    expected = hessian_vector_product(theirs, x, y, v)
+    torch.testing.assert_close(hessian_vector_product(ours, x, y, v), expected)
+    assert expected.norm() > 0.1
+    for a, b in zip(ours.buffers(), theirs.buffers(), strict=True):
+        torch.testing.assert_close(a, b)  # and the same running estimates
+
+
 def functional_pairs():
-    """(ours, torch's) functional forms on x (N, D), weight, bias, in train mode."""
+    """(ours, torch's) functional forms on x (N, D) (group norm: (N, D, L)), weight and bias
+    (D,), in train mode (rms_norm has no bias: it ignores b)."""
     return {
         "layer_norm": (lambda x, w, b: ours_F.layer_norm(x, (x.shape[-1],), w, b),
                        lambda x, w, b: nn.functional.layer_norm(x, (x.shape[-1],), w, b)),
         "batch_norm": (lambda x, w, b: ours_F.batch_norm(x, None, None, w, b, training=True),
                        lambda x, w, b: nn.functional.batch_norm(x, None, None, w, b,
                                                                 training=True)),
+        "rms_norm": (lambda x, w, b: ours_F.rms_norm(x, (x.shape[-1],), w),
+                     lambda x, w, b: nn.functional.rms_norm(x, (x.shape[-1],), w)),
+        "group_norm": (lambda x, w, b: ours_F.group_norm(x, 2, w, b),
+                       lambda x, w, b: nn.functional.group_norm(x, 2, w, b)),
     }
 
 
-def inputs(n=6, d=5, dtype=torch.float64):
+FUNCTIONAL = list(functional_pairs())
+POSITIONS = {"group_norm": (3,)}  # the input's trailing dimensions after (N, D): (N, D, L)
+
+
+def inputs(name, n=6, d=6, dtype=torch.float64, runs=()):
+    """x (*runs, n, d, *positions), weight and bias (*runs, d), random, requiring gradients."""
     g = torch.Generator().manual_seed(2)
-    return tuple(t.requires_grad_(True) for t in (torch.randn(n, d, generator=g, dtype=dtype),
-                                                  torch.randn(d, generator=g, dtype=dtype),
-                                                  torch.randn(d, generator=g, dtype=dtype)))
+    shapes = ((*runs, n, d, *POSITIONS.get(name, ())), (*runs, d), (*runs, d))
+    return tuple(torch.randn(shape, generator=g, dtype=dtype).requires_grad_(True)
+                 for shape in shapes)
 
 
-@pytest.mark.parametrize("name", ["layer_norm", "batch_norm"])
+@pytest.mark.parametrize("name", FUNCTIONAL)
 def test_gradcheck_and_gradgradcheck_of_the_hand_derived_backward(name):
     ours, _ = functional_pairs()[name]
-    assert torch.autograd.gradcheck(ours, inputs())
-    assert torch.autograd.gradgradcheck(ours, inputs())
+    assert torch.autograd.gradcheck(ours, inputs(name))
+    assert torch.autograd.gradgradcheck(ours, inputs(name))
 
 
 def test_dropout_backward_is_exact_to_second_order():
@@ -190,15 +242,13 @@ def test_dropout_backward_is_exact_to_second_order():
     assert torch.autograd.gradgradcheck(fixed_mask, (x,))
 
 
-@pytest.mark.parametrize("name", ["layer_norm", "batch_norm"])
+@pytest.mark.parametrize("name", FUNCTIONAL)
 def test_vmap_over_a_stack_of_runs_equals_each_run_alone(name):
     ours, theirs = functional_pairs()[name]
     # float64: the gradient below cancels to small numbers whose float32 rounding (1e-5) would
     # depend on the thread count
-    g = torch.Generator().manual_seed(4)
-    x, w, b = [torch.randn(3, *shape, generator=g, dtype=torch.float64)
-               for shape in ((7, 5), (5,), (5,))]
-    stacked = vmap(ours)(x, w, b)  # (3, 7, 5): three independent runs
+    x, w, b = (t.detach() for t in inputs(name, n=7, runs=(3,)))
+    stacked = vmap(ours)(x, w, b)  # (3, 7, 6, ...): three independent runs
     torch.testing.assert_close(stacked, torch.stack([theirs(*t) for t in zip(x, w, b,
                                                                              strict=True)]))
     # and the gradient of every run, through vmap of the hand-written backward
@@ -209,10 +259,10 @@ def test_vmap_over_a_stack_of_runs_equals_each_run_alone(name):
     torch.testing.assert_close(grad_ours, grad_theirs)
 
 
-@pytest.mark.parametrize("name", ["layer_norm", "batch_norm"])
+@pytest.mark.parametrize("name", FUNCTIONAL)
 def test_jacrev_and_reverse_over_reverse_hessian_equal_torch(name):
     ours, theirs = functional_pairs()[name]
-    x, w, b = (t.detach() for t in inputs(n=4, d=3))
+    x, w, b = (t.detach() for t in inputs(name, n=4, d=4))
     torch.testing.assert_close(jacrev(ours, argnums=(0, 1, 2))(x, w, b),
                                jacrev(theirs, argnums=(0, 1, 2))(x, w, b))
 

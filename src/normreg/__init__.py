@@ -3,9 +3,10 @@
 Laid out where a PyTorch user looks for each piece, one concept per module:
 
 - :mod:`normreg.nn`          the from-scratch layers, twins of torch.nn's (``LayerNorm``,
-  ``BatchNorm1d``, ``Dropout``, ``NoisyBatchNorm1d``), their functional forms
-  (:mod:`normreg.nn.functional`), the initialization (:mod:`normreg.nn.init`), and the fused,
-  compiled formulas (:mod:`normreg.nn.fused`)
+  ``RMSNorm``, ``GroupNorm``, ``BatchNorm1d``, ``BatchNorm2d``, ``Dropout``,
+  ``NoisyBatchNorm1d``), their functional forms (:mod:`normreg.nn.functional`), the
+  initialization (:mod:`normreg.nn.init`), batch-norm folding (:mod:`normreg.nn.utils.fusion`),
+  and the fused, compiled formulas (:mod:`normreg.nn.fused`)
 - :mod:`normreg.optim`       ``SGD``, ``Adam``, ``AdamW`` from their update rules, twins of
   torch.optim's, and the one policy of what weight decay applies to
 - :mod:`normreg.data`        real MNIST offline, label noise, distribution shifts

@@ -25,7 +25,7 @@ from torch import nn
 
 from normreg import settings
 from normreg._checks import check_choice, check_int, check_number
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d, RMSNorm
 from normreg.nn.init import scaled_normal_
 
 __all__ = ["MLPConfig", "MLP", "linear_layers", "with_torch_layers", "ACTIVATIONS", "NORMS",
@@ -35,10 +35,11 @@ __all__ = ["MLPConfig", "MLP", "linear_layers", "with_torch_layers", "ACTIVATION
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 # name -> class called with the number of features: the book's from-scratch layers (chapters 2
-# and 3), drop-in twins of torch.nn.LayerNorm and torch.nn.BatchNorm1d, and batch norm followed
-# by Santurkar et al.'s injected noise (chapter 7).
+# and 3), drop-in twins of torch.nn.LayerNorm and torch.nn.BatchNorm1d, batch norm followed by
+# Santurkar et al.'s injected noise (chapter 7), and RMS norm, the twin of torch.nn.RMSNorm
+# (layer norm without the centring).
 NORMS: dict[str, type[nn.Module]] = {
-    "layer": LayerNorm, "batch": BatchNorm1d, "noisy_batch": NoisyBatchNorm1d,
+    "layer": LayerNorm, "batch": BatchNorm1d, "noisy_batch": NoisyBatchNorm1d, "rms": RMSNorm,
 }
 
 NORM_POSITIONS = ("after", "before")
@@ -54,7 +55,7 @@ class MLPConfig:
     out_features: int = 10  # classes
     c: float = 2.0  # weight variance scale: W ~ N(0, c / fan_in); 2 keeps ReLU activations steady
     activation: str = "relu"  # a key of ACTIVATIONS
-    norm: str | None = None  # None, or a key of NORMS ("layer", "batch", "noisy_batch")
+    norm: str | None = None  # None, or a key of NORMS ("layer", "batch", "noisy_batch", "rms")
     norm_position: str = "after"  # "after" the nonlinearity (as in the lecture) or "before" it
     dropout: float = 0.0  # drop probability p at the end of each block; 0 means no dropout layer
 
@@ -144,6 +145,8 @@ def with_torch_layers(model: nn.Module) -> nn.Module:
         if isinstance(module, LayerNorm):
             new = nn.LayerNorm(module.normalized_shape, module.eps, module.elementwise_affine,
                                bias=module.bias is not None)
+        elif isinstance(module, RMSNorm):
+            new = nn.RMSNorm(module.normalized_shape, module.eps, module.elementwise_affine)
         elif isinstance(module, BatchNorm1d) and not isinstance(module, NoisyBatchNorm1d):
             new = nn.BatchNorm1d(module.num_features, module.eps, module.momentum, module.affine,
                                  module.track_running_stats, bias=module.bias is not None)

@@ -32,7 +32,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["Standardize", "stats_dtype", "standardize", "standardize_backward",
+__all__ = ["DirectApply", "Standardize", "stats_dtype", "standardize", "standardize_backward",
            "register_affine", "reset_affine"]
 
 
@@ -116,7 +116,22 @@ def standardize_backward(grad_y: torch.Tensor, x_hat: torch.Tensor, rstd: torch.
     return grad_x, _sum_to(grad_y_x_hat, shape), _sum_to(grad_y, shape)
 
 
-class Standardize(torch.autograd.Function):
+class DirectApply(torch.autograd.Function):
+    """A ``torch.autograd.Function`` whose ``apply`` skips torch's argument binding outside
+    ``torch.func`` transforms: the base of the hand-derived normalizations (:class:`Standardize`,
+    :class:`normreg.nn.rmsnorm.RootMeanSquare`), which pass every argument."""
+
+    @classmethod
+    def apply(cls, *args):
+        # torch's Function.apply binds default arguments with inspect.signature on every call,
+        # which costs more than this layer's arithmetic at the book's sizes; every argument is
+        # passed here, so outside torch.func transforms go straight to autograd's apply.
+        if _functorch_active is None or _functorch_active():
+            return super().apply(*args)
+        return super(torch.autograd.Function, cls).apply(*args)
+
+
+class Standardize(DirectApply):
     """``Standardize.apply(x, weight, bias, dim, eps)`` -> (y, mean, var, x_hat, rstd) with the
     backward above.
 
@@ -127,15 +142,6 @@ class Standardize(torch.autograd.Function):
     """
 
     generate_vmap_rule = True  # vmap runs forward and backward over the extra dimension
-
-    @classmethod
-    def apply(cls, *args):
-        # torch's Function.apply binds default arguments with inspect.signature on every call,
-        # which costs more than this layer's arithmetic at the book's sizes; every argument is
-        # passed here, so outside torch.func transforms go straight to autograd's apply.
-        if _functorch_active is None or _functorch_active():
-            return super().apply(*args)
-        return super(torch.autograd.Function, cls).apply(*args)
 
     @staticmethod
     def forward(x, weight, bias, dim, eps):

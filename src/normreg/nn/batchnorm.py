@@ -19,6 +19,10 @@ The backward pass in train mode is layer normalization's with rows and columns s
 :math:`\partial L / \partial x = r\,(g - \operatorname{mean}_k g - \hat x
 \operatorname{mean}_k(g \odot \hat x))`, the means taken over the batch (each column).
 Chapter 3 of the book derives it.
+
+:class:`BatchNorm2d` is the same layer for images (N, C, H, W): each channel is a column and each
+(example, pixel) a row of the (N H W, C) table, so a channel's statistics are taken over the
+batch and every position.
 """
 
 from __future__ import annotations
@@ -29,21 +33,25 @@ from torch import nn
 from normreg._checks import check_int, check_number, check_tensor
 from normreg.nn._standardize import Standardize, register_affine, reset_affine, stats_dtype
 
-__all__ = ["BatchNorm1d", "batch_norm", "batch_norm_naive"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "batch_norm", "batch_norm_naive"]
 
 
 def _as_columns(input: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
-    """(N, C) or (N, C, L) -> (M, C), one row per example (and position), and the shape to
-    restore: batch norm of (N, C, L) takes each channel's statistics over N and L."""
-    check_tensor("input", input, dims=(2, 3), floating=True)
+    """(N, C) or (N, C, *) -> (M, C), one row per example (and position), and the shape to
+    restore: batch norm of (N, C, L) or (N, C, H, W) takes each channel's statistics over N and
+    every position."""
+    check_tensor("input", input, floating=True)
+    if input.dim() < 2:
+        raise ValueError(f"input must be a tensor of shape (N, C, *), at least 2D, got a "
+                         f"{input.dim()}D tensor of shape {tuple(input.shape)}")
     if input.dim() == 2:
         return input, input.shape
-    n, c, length = input.shape
-    return input.transpose(1, 2).reshape(n * length, c), (n, length, c)  # (N L, C)
+    channels_last = input.movedim(1, -1)  # (N, *, C)
+    return channels_last.reshape(-1, input.shape[1]), channels_last.shape  # (N prod(*), C)
 
 
 def _restore(y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    return y if len(shape) == 2 else y.reshape(shape).transpose(1, 2)  # (N, C, L)
+    return y if len(shape) == 2 else y.reshape(shape).movedim(-1, 1)  # (N, C, *)
 
 
 def batch_norm(input: torch.Tensor, running_mean: torch.Tensor | None,
@@ -58,7 +66,9 @@ def batch_norm(input: torch.Tensor, running_mean: torch.Tensor | None,
     ``momentum`` (the variance with the unbiased batch variance). ``training=False``:
     normalize with the running estimates, a fixed affine map.
 
-    Shapes: input (N, C) or (N, C, L); running estimates, weight and bias (C,) or None.
+    Shapes: input (N, C, *) (BatchNorm1d's (N, C) or (N, C, L), BatchNorm2d's (N, C, H, W));
+    running estimates, weight and bias (C,) or None: the statistics of channel c are taken over
+    N and every position.
     """
     columns, shape = _as_columns(input)
     if not training:
@@ -96,7 +106,84 @@ def batch_norm_naive(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.T
     return y if weight is None else y * weight + bias
 
 
-class BatchNorm1d(nn.Module):
+class _BatchNorm(nn.Module):
+    """What :class:`BatchNorm1d` and :class:`BatchNorm2d` share (as torch's ``_BatchNorm``):
+    the arguments, parameters and buffers, the running update and the state-dict versions. A
+    subclass names the input dimensions it takes and how to describe them."""
+
+    _input_dims: tuple[int, ...] = ()  # the numbers of dimensions of the input accepted
+    _input_shapes = ""  # e.g. "features in dimension 1, (N, {c}) or (N, {c}, L)"
+
+    _version = 2  # state dicts of version 1 (before num_batches_tracked) load, as in torch
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None, *, bias: bool = True) -> None:
+        super().__init__()
+        self.num_features = check_int("num_features", num_features, min=1)
+        self.eps = check_number("eps", eps, low=0.0)
+        self.momentum = None if momentum is None else check_number("momentum", momentum,
+                                                                   low=0.0, high=1.0)
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        register_affine(self, num_features, self.affine, bias, device, dtype)
+        factory = {"device": device, "dtype": dtype}
+        if self.track_running_stats:
+            self.register_buffer("running_mean", torch.zeros(num_features, **factory))
+            self.register_buffer("running_var", torch.ones(num_features, **factory))
+            self.register_buffer("num_batches_tracked",
+                                 torch.tensor(0, dtype=torch.long, device=device))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1.0)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        reset_affine(self)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        check_tensor("input", input, dims=self._input_dims, floating=True)
+        if input.shape[1] != self.num_features:
+            shapes = self._input_shapes.format(c=self.num_features)
+            raise ValueError(f"input must have {self.num_features} {shapes}, got shape "
+                             f"{tuple(input.shape)}")
+        # 1. the weight of this batch in the running estimates
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative average: batch t gets weight 1 / t
+                factor = 1.0 / float(self.num_batches_tracked)
+        # 2. normalize with the batch's statistics in train mode (and whenever there are no
+        # running estimates), with the running estimates in eval mode
+        use_batch = self.training or self.running_mean is None
+        keep_running = not self.training or self.track_running_stats
+        return batch_norm(input, self.running_mean if keep_running else None,
+                          self.running_var if keep_running else None, self.weight, self.bias,
+                          use_batch, factor, self.eps)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args) -> None:
+        # A version-1 state dict (saved before torch counted batches) has no
+        # num_batches_tracked: keep this module's count, as torch's batch norms do.
+        version = local_metadata.get("version")
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats \
+                and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked.clone()
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
     r"""Batch normalization over the minibatch: a twin of ``torch.nn.BatchNorm1d``.
 
     Train mode normalizes each feature with the mean and the biased variance of the batch and
@@ -134,70 +221,41 @@ class BatchNorm1d(nn.Module):
     Reducing Internal Covariate Shift", ICML 2015.
     """
 
-    _version = 2  # state dicts of version 1 (before num_batches_tracked) load, as in torch
+    _input_dims = (2, 3)
+    _input_shapes = "features in dimension 1, (N, {c}) or (N, {c}, L)"
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device=None,
-                 dtype=None, *, bias: bool = True) -> None:
-        super().__init__()
-        self.num_features = check_int("num_features", num_features, min=1)
-        self.eps = check_number("eps", eps, low=0.0)
-        self.momentum = None if momentum is None else check_number("momentum", momentum,
-                                                                   low=0.0, high=1.0)
-        self.affine = bool(affine)
-        self.track_running_stats = bool(track_running_stats)
-        register_affine(self, num_features, self.affine, bias, device, dtype)
-        factory = {"device": device, "dtype": dtype}
-        if self.track_running_stats:
-            self.register_buffer("running_mean", torch.zeros(num_features, **factory))
-            self.register_buffer("running_var", torch.ones(num_features, **factory))
-            self.register_buffer("num_batches_tracked",
-                                 torch.tensor(0, dtype=torch.long, device=device))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
 
-    def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1.0)
-            self.num_batches_tracked.zero_()
+class BatchNorm2d(_BatchNorm):
+    r"""Batch normalization of images, per channel: a twin of ``torch.nn.BatchNorm2d``.
 
-    def reset_parameters(self) -> None:
-        self.reset_running_stats()
-        reset_affine(self)
+    The same layer as :class:`BatchNorm1d`, for input (N, C, H, W): each channel is one column
+    and each (example, position) one row of the (N H W, C) table that batch norm normalizes
+    column by column. Channel c's mean and (biased) variance are taken over the batch and every
+    pixel, N H W values:
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        check_tensor("input", input, dims=(2, 3), floating=True)
-        if input.shape[1] != self.num_features:
-            c = self.num_features
-            raise ValueError(f"input must have {c} features in dimension 1, (N, {c}) or "
-                             f"(N, {c}, L), got shape {tuple(input.shape)}")
-        # 1. the weight of this batch in the running estimates
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative average: batch t gets weight 1 / t
-                factor = 1.0 / float(self.num_batches_tracked)
-        # 2. normalize with the batch's statistics in train mode (and whenever there are no
-        # running estimates), with the running estimates in eval mode
-        use_batch = self.training or self.running_mean is None
-        keep_running = not self.training or self.track_running_stats
-        return batch_norm(input, self.running_mean if keep_running else None,
-                          self.running_var if keep_running else None, self.weight, self.bias,
-                          use_batch, factor, self.eps)
+    .. math::
+        \mu_c = \frac{1}{NHW} \sum_{n,h,w} x_{nchw}, \qquad \sigma_c^2 = \frac{1}{NHW}
+        \sum_{n,h,w} (x_{nchw} - \mu_c)^2, \qquad y_{nchw} = \gamma_c \frac{x_{nchw} -
+        \mu_c}{\sqrt{\sigma_c^2 + \epsilon}} + \beta_c,
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args) -> None:
-        # A version-1 state dict (saved before torch counted batches) has no
-        # num_batches_tracked: keep this module's count, as torch's BatchNorm1d does.
-        version = local_metadata.get("version")
-        key = prefix + "num_batches_tracked"
-        if (version is None or version < 2) and self.track_running_stats \
-                and key not in state_dict:
-            state_dict[key] = self.num_batches_tracked.clone()
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
+    one scale and shift per channel; a pixel's position does not change how it is normalized.
+    The running estimates, ``momentum`` and eval mode are :class:`BatchNorm1d`'s (the unbiased
+    variance uses N H W - 1).
 
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
+    Args:
+        num_features: number of channels C, >= 1.
+        eps, momentum, affine, track_running_stats, device, dtype, bias: as for
+            :class:`BatchNorm1d` (defaults 1e-5, 0.1, True, True, None, None, True).
+
+    Shape:
+        input (N, C, H, W), output the same; in train mode at least 2 values per channel
+        (N H W >= 2).
+
+    Deviations from ``torch.nn.BatchNorm2d``: those of :class:`BatchNorm1d`.
+
+    Reference: Ioffe and Szegedy, "Batch Normalization: Accelerating Deep Network Training by
+    Reducing Internal Covariate Shift", ICML 2015.
+    """
+
+    _input_dims = (4,)
+    _input_shapes = "channels in dimension 1, (N, {c}, H, W)"

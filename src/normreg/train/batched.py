@@ -31,9 +31,9 @@ stack: from then on it costs nothing (a sweep's diverging corner is free).
 
 The stacked network is written out here once, layer by layer, with the book's own pieces: the
 normalization layers' hand-derived forward and backward (:class:`normreg.nn._standardize.
-Standardize`, applied to (K, B, D) tensors with a scale and shift per run), the dropout formula
-and the update rules of :mod:`normreg.optim` with one learning rate, momentum and weight decay
-per run.
+Standardize` and :class:`normreg.nn.rmsnorm.RootMeanSquare`, applied to (K, B, D) tensors with a
+scale and shift per run), the dropout formula and the update rules of :mod:`normreg.optim` with
+one learning rate, momentum and weight decay per run.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ from normreg import settings
 from normreg.data import Dataset
 from normreg.losses import loss_value
 from normreg.models import MLP, MLPConfig
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d
+from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d, RMSNorm
 from normreg.nn._standardize import Standardize
+from normreg.nn.rmsnorm import RootMeanSquare, resolve_eps
 from normreg.repro import set_seed
 from normreg.train.history import History
 from normreg.train.loop import TrainConfig, minibatches
@@ -173,7 +174,7 @@ class _Group:
             if isinstance(module, nn.Linear):
                 weight, bias = self.params[prefix + "weight"], self.params[prefix + "bias"]
                 z = torch.baddbmm(bias.unsqueeze(1), z, weight)  # (K, B, in) @ (K, in, out)
-            elif isinstance(module, (LayerNorm, BatchNorm1d)):
+            elif isinstance(module, (LayerNorm, RMSNorm, BatchNorm1d)):
                 z = self._norm(prefix, module, z, training)
             elif isinstance(module, Dropout):
                 z = self._dropout(z) if training else z
@@ -192,6 +193,8 @@ class _Group:
         weight, bias = self._affine(prefix, "weight"), self._affine(prefix, "bias")
         if isinstance(module, LayerNorm):  # each example: the feature axis
             return Standardize.apply(z, weight, bias, 2, module.eps)[0]
+        if isinstance(module, RMSNorm):  # each example, the feature axis; a scale, no shift
+            return RootMeanSquare.apply(z, weight, 2, resolve_eps(module.eps, z))[0]
         if not training:  # batch norm in eval mode: a fixed affine map per run and feature
             mean = self.buffers[prefix + "running_mean"].unsqueeze(1)  # (K, 1, D)
             var = self.buffers[prefix + "running_var"].unsqueeze(1)
