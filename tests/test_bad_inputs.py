@@ -27,6 +27,7 @@ from normreg.experiments.ridge import regression_problem, ridge
 from normreg.experiments.sweep import grid_points, grid_table
 from normreg.experiments.tent import predict_adapted
 from normreg.losses import loss_value
+from normreg.models import ConvNet, ConvNetConfig, ResidualMLP, ResidualMLPConfig
 from normreg.nn import (
     BatchNorm1d,
     BatchNorm2d,
@@ -65,6 +66,12 @@ ROWS = [
     (MLPConfig, lambda: MLPConfig(norm="group"), ValueError, r"norm must be one of \(None, 'layer', 'batch', 'noisy_batch', 'rms'\), got 'group'"),
     (MLPConfig, lambda: MLPConfig(dropout=1.0), ValueError, r"dropout must be a number in \[0, 1\), got 1.0"),
     (MLP, lambda: MLP(MLPConfig(width=4, depth=1))(torch.zeros(3, 5)), ValueError, r"input must have shape \(N, 784\), got \(3, 5\)"),
+    (ResidualMLPConfig, lambda: ResidualMLPConfig(norm_position="after"), ValueError, r"norm_position must be one of \('pre', 'post'\), got 'after'"),
+    (ResidualMLPConfig, lambda: ResidualMLPConfig(norm="group"), ValueError, r"norm must be one of \(None, 'layer', 'rms', 'batch'\), got 'group'"),
+    (ResidualMLP, lambda: ResidualMLP(depth=1, width=4)(torch.zeros(3, 5)), ValueError, r"input must have shape \(N, 784\), got \(3, 5\)"),
+    (ConvNetConfig, lambda: ConvNetConfig(norm="group", channels=6, num_groups=4), ValueError, r"num_groups must divide channels, got num_groups=4 and channels=6"),
+    (ConvNetConfig, lambda: ConvNetConfig(norm="layer"), ValueError, r"norm must be one of \(None, 'batch', 'group'\), got 'layer'"),
+    (ConvNet, lambda: ConvNet()(torch.zeros(3, 28, 28)), ValueError, r"input must have shape \(N, 784\) or \(N, 1, 28, 28\), got \(3, 28, 28\)"),
     (TrainConfig, lambda: TrainConfig(lr=math.nan), ValueError, r"lr must be a number > 0, got nan"),
     (TrainConfig, lambda: TrainConfig(steps=0), ValueError, r"steps must be an int >= 1, got 0"),
     (TrainConfig, lambda: TrainConfig(optimizer="rmsprop"), ValueError, r"optimizer must be one of \('sgd', 'adam', 'adamw'\), got 'rmsprop'"),

@@ -25,7 +25,15 @@ from torch import nn
 
 from normreg import settings
 from normreg._checks import check_choice, check_int, check_number
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d, RMSNorm
+from normreg.nn import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Dropout,
+    GroupNorm,
+    LayerNorm,
+    NoisyBatchNorm1d,
+    RMSNorm,
+)
 from normreg.nn.init import scaled_normal_
 
 __all__ = ["MLPConfig", "MLP", "linear_layers", "with_torch_layers", "ACTIVATIONS", "NORMS",
@@ -147,9 +155,14 @@ def with_torch_layers(model: nn.Module) -> nn.Module:
                                bias=module.bias is not None)
         elif isinstance(module, RMSNorm):
             new = nn.RMSNorm(module.normalized_shape, module.eps, module.elementwise_affine)
-        elif isinstance(module, BatchNorm1d) and not isinstance(module, NoisyBatchNorm1d):
-            new = nn.BatchNorm1d(module.num_features, module.eps, module.momentum, module.affine,
-                                 module.track_running_stats, bias=module.bias is not None)
+        elif isinstance(module, (BatchNorm1d, BatchNorm2d)) \
+                and not isinstance(module, NoisyBatchNorm1d):
+            cls = nn.BatchNorm1d if isinstance(module, BatchNorm1d) else nn.BatchNorm2d
+            new = cls(module.num_features, module.eps, module.momentum, module.affine,
+                      module.track_running_stats, bias=module.bias is not None)
+        elif isinstance(module, GroupNorm):
+            new = nn.GroupNorm(module.num_groups, module.num_channels, module.eps, module.affine,
+                               bias=module.bias is not None)
         elif isinstance(module, Dropout):
             new = nn.Dropout(module.p)
         else:  # torch has no twin of Santurkar et al.'s noisy batch norm: it stays
