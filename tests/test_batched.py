@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from normreg import MLP, MLPConfig, TrainConfig, fit, set_seed
-from normreg.models import linear_layers
+from normreg.data import Dataset
+from normreg.models import ConvNet, ConvNetConfig, ResidualMLP, ResidualMLPConfig, linear_layers
 from normreg.train import make_optimizer
 from normreg.train.batched import Run, _Group, fit_many
 
@@ -14,7 +15,8 @@ from normreg.train.batched import Run, _Group, fit_many
 def alone(run, data):
     """The run as a chapter trains it alone."""
     set_seed(run.seed)
-    model = MLP(run.model)
+    network = {ConvNetConfig: ConvNet, ResidualMLPConfig: ResidualMLP}.get(type(run.model), MLP)
+    model = network(run.model)
     if run.initial_state is not None:
         model.load_state_dict(run.initial_state, strict=False)
     optimizer = make_optimizer(model, run.train, run.lr_scale)
@@ -206,3 +208,97 @@ def test_the_global_seed_does_not_change_the_result(blobs):
     (b, _), = fit_many([copy.deepcopy(run)], blobs)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+@pytest.fixture(scope="module")
+def images():
+    """A small 3-class problem of 28 x 28 images (flattened, as MNIST's): a class is a pattern
+    plus noise; 60 training and 30 test images."""
+    g = torch.Generator().manual_seed(1)
+    patterns = torch.rand(3, 784, generator=g)
+
+    def sample(n):
+        y = torch.randint(0, 3, (n,), generator=g)
+        return patterns[y] + 0.5 * torch.randn(n, 784, generator=g), y
+
+    (x_train, y_train), (x_test, y_test) = sample(60), sample(30)
+    return Dataset(x_train, y_train, x_test, y_test)
+
+
+CONV_CASES = [(norm, optimizer, batch_size) for norm in (None, "batch", "group")
+              for optimizer in OPTIMIZERS for batch_size in (1, 5)
+              if not (norm == "batch" and optimizer.startswith("adam"))]  # see the note above
+
+
+@pytest.mark.parametrize(("norm", "optimizer", "batch_size"), CONV_CASES,
+                         ids=[f"{n}-{o}-batch{b}" for n, o, b in CONV_CASES])
+def test_every_convnet_run_of_a_batch_equals_the_run_alone(images, norm, optimizer, batch_size):
+    # the K runs as groups of one grouped convolution, their norms as sets of channels: batch
+    # size 1 makes batch norm's statistics those of one image's positions
+    base = ConvNetConfig(channels=4, norm=norm, num_groups=2)
+    lr = {"sgd": 0.05, "sgd with momentum": 0.02}.get(optimizer, 0.005)
+    runs = [Run(ConvNetConfig(**{**base.__dict__, "c": c}),
+                TrainConfig(steps=6, batch_size=batch_size, lr=lr * f, weight_decay=wd,
+                            eval_every=4, seed=s, **OPTIMIZERS[optimizer]), seed=seed)
+            for c, f, wd, s, seed in [(2.0, 1.0, 0.0, 0, 0), (1.0, 0.5, 0.01, 1, 1),
+                                      (3.0, 1.5, 0.1, 2, 7)]]
+    for run, result in zip(runs, fit_many(runs, images), strict=True):
+        assert_same_run(result, alone(run, images))
+
+
+def test_a_convnet_run_that_diverges_leaves_the_stack(images):
+    config = ConvNetConfig(channels=4)  # (batch norm would keep the minibatch loss finite)
+    train = TrainConfig(steps=8, batch_size=5, lr=0.02, momentum=0.9, eval_every=3)
+    from dataclasses import replace
+
+    runs = [Run(config, train, seed=0),
+            Run(replace(config, c=50.0), replace(train, lr=1e8, seed=1), seed=1),
+            Run(config, replace(train, seed=2), seed=2)]
+    group = _Group(runs, images)
+    results = group.fit(progress=False, callback=None)
+    assert results[1][1].diverged and group.rows == [0, 2]
+    for run, result in zip(runs, results, strict=True):
+        assert_same_run(result, alone(run, images))
+
+
+def test_runs_of_mlps_and_convnets_are_grouped_apart(images):
+    train = TrainConfig(steps=4, batch_size=5, lr=0.02, eval_every=2)
+    runs = [Run(ConvNetConfig(channels=4), train, seed=0),
+            Run(MLPConfig(width=8, depth=2, out_features=3), train, seed=1),
+            Run(ConvNetConfig(channels=4, norm="group", num_groups=2), train, seed=2)]
+    for run, result in zip(runs, fit_many(runs, images), strict=True):
+        assert type(result[0]) is (ConvNet if isinstance(run.model, ConvNetConfig) else MLP)
+        assert_same_run(result, alone(run, images))
+    with pytest.raises(ValueError, match="record_layers .* is for MLP runs"):
+        fit_many([Run(ConvNetConfig(channels=4), TrainConfig(steps=2, record_layers=True))],
+                 images)
+
+
+RESIDUAL = {
+    "no norm": dict(),
+    "pre-norm, layer norm": dict(norm="layer", norm_position="pre"),
+    "post-norm, layer norm": dict(norm="layer", norm_position="post"),
+    "pre-norm, rms norm": dict(norm="rms", norm_position="pre"),
+    "pre-norm, batch norm": dict(norm="batch", norm_position="pre"),
+    "post-norm, batch norm": dict(norm="batch", norm_position="post"),
+}
+# (post-norm batch norm follows the branch's bias at once: Adam's note above)
+RESIDUAL_CASES = [(m, o) for m in RESIDUAL for o in OPTIMIZERS
+                  if not (m == "post-norm, batch norm" and o.startswith("adam"))]
+
+
+@pytest.mark.parametrize(("model", "optimizer"), RESIDUAL_CASES,
+                         ids=[f"{m}-{o}" for m, o in RESIDUAL_CASES])
+def test_every_residual_run_of_a_batch_equals_the_run_alone(blobs, model, optimizer):
+    base = ResidualMLPConfig(in_features=8, width=16, depth=3, out_features=3, **RESIDUAL[model])
+    lr = {"sgd": 0.05, "sgd with momentum": 0.02}.get(optimizer, 0.01)
+    runs = [Run(ResidualMLPConfig(**{**base.__dict__, "c": c}),
+                TrainConfig(steps=8, batch_size=20, lr=lr * f, weight_decay=wd, eval_every=3,
+                            seed=s, record_layers=True, **OPTIMIZERS[optimizer]), seed=seed)
+            for c, f, wd, s, seed in [(2.0, 1.0, 0.0, 0, 0), (0.5, 0.5, 0.01, 1, 1),
+                                      (1.0, 1.5, 0.1, 2, 7)]]
+    for run, result in zip(runs, fit_many(runs, blobs), strict=True):
+        single = alone(run, blobs)
+        assert_same_run(result, single)
+        torch.testing.assert_close(torch.tensor(result[1].weight_norm),
+                                   torch.tensor(single[1].weight_norm))

@@ -29,6 +29,13 @@ momentum, weight decay, the dropout probability and the dataset's values (labels
 A run whose loss stops being finite ends at that step, as it would alone, and leaves the
 stack: from then on it costs nothing (a sweep's diverging corner is free).
 
+**Which networks.** The chapters' :class:`~normreg.models.MLP`, chapter 9's
+:class:`~normreg.models.ResidualMLP` (a residual block is one step of the stack: its branch, its
+norm and the addition) and :class:`~normreg.models.ConvNet`, whose K runs become the groups of
+one grouped convolution (``groups=K``: run k's images enter as channel k) and whose batch norm
+or group norm acts on each run's own channels. ``tests/test_batched.py`` checks each against
+runs done alone.
+
 The stacked network is written out here once, layer by layer, with the book's own pieces: the
 normalization layers' hand-derived forward and backward (:class:`normreg.nn._standardize.
 Standardize` and :class:`normreg.nn.rmsnorm.RootMeanSquare`, applied to (K, B, D) tensors with a
@@ -48,9 +55,26 @@ from torch import nn
 from normreg import settings
 from normreg.data import Dataset
 from normreg.losses import loss_value
-from normreg.models import MLP, MLPConfig
-from normreg.nn import BatchNorm1d, Dropout, LayerNorm, NoisyBatchNorm1d, RMSNorm
+from normreg.models import (
+    MLP,
+    ConvNet,
+    ConvNetConfig,
+    MLPConfig,
+    ResidualBlock,
+    ResidualMLP,
+    ResidualMLPConfig,
+)
+from normreg.nn import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Dropout,
+    GroupNorm,
+    LayerNorm,
+    NoisyBatchNorm1d,
+    RMSNorm,
+)
 from normreg.nn._standardize import Standardize
+from normreg.nn.functional import batch_norm, group_norm
 from normreg.nn.rmsnorm import RootMeanSquare, resolve_eps
 from normreg.repro import set_seed
 from normreg.train.history import History
@@ -63,12 +87,14 @@ __all__ = ["Run", "fit_many"]
 class Run:
     """One training run of a sweep: what :func:`fit_many` trains, and what it equals alone.
 
-    Alone, the run is ``set_seed(seed); model = MLP(model)``, then ``initial_state`` loaded into
+    Alone, the run is ``set_seed(seed); model = MLP(model)`` (``ResidualMLP(model)`` or
+    ``ConvNet(model)`` for a :class:`~normreg.models.ResidualMLPConfig` or
+    :class:`~normreg.models.ConvNetConfig`), then ``initial_state`` loaded into
     the model if given, then ``fit(model, data, train)``, with an optimizer whose parameter
     groups give the parameters named in ``lr_scale`` their learning rate times that factor.
     """
 
-    model: MLPConfig  # the network
+    model: MLPConfig | ResidualMLPConfig | ConvNetConfig  # the network
     train: TrainConfig  # how it is trained (its seed orders the minibatches)
     seed: int = 0  # set_seed(seed) before building the model: initialization, dropout, noise
     data: Dataset | None = None  # this run's own dataset (e.g. noisy labels); None: the shared one
@@ -104,12 +130,33 @@ def fit_many(runs: Sequence[Run], data: Dataset, *, progress: bool | None = None
     return results
 
 
+NETWORKS = {MLPConfig: MLP, ResidualMLPConfig: ResidualMLP, ConvNetConfig: ConvNet}
+
+
+def _build(config: MLPConfig | ResidualMLPConfig | ConvNetConfig) -> nn.Module:
+    """The network of a run's config, as the run alone builds it."""
+    if type(config) not in NETWORKS:
+        raise TypeError(f"Run.model must be an MLPConfig, a ResidualMLPConfig or a "
+                        f"ConvNetConfig, got {type(config).__name__}")
+    return NETWORKS[type(config)](config)
+
+
 def _shape(run: Run, shared: Dataset) -> tuple:
     """What runs trained together must agree on (everything but numbers)."""
     m, t, data = run.model, run.train, run.data or shared
-    return (m.in_features, m.width, m.depth, m.out_features, m.activation, m.norm,
-            m.norm_position, m.dropout > 0, t.steps, t.batch_size, t.optimizer, t.loss,
-            t.eval_every, t.record_layers, tuple(data.x_train.shape), tuple(data.x_test.shape))
+    if isinstance(m, ConvNetConfig):
+        if t.record_layers:
+            raise ValueError("record_layers (the norms of the linear layers) is for MLP runs, "
+                             "got it for a ConvNetConfig run")
+        network = ("conv", m.channels, m.norm, m.num_groups, m.out_features)
+    elif isinstance(m, ResidualMLPConfig):
+        network = ("residual", m.in_features, m.width, m.depth, m.out_features, m.activation,
+                   m.norm, m.norm_position)
+    else:
+        network = ("mlp", m.in_features, m.width, m.depth, m.out_features, m.activation,
+                   m.norm, m.norm_position, m.dropout > 0)
+    return (*network, t.steps, t.batch_size, t.optimizer, t.loss, t.eval_every,
+            t.record_layers, tuple(data.x_train.shape), tuple(data.x_test.shape))
 
 
 def _per_run(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
@@ -131,7 +178,7 @@ class _Group:
         self.models, self.generators = [], []
         for run in runs:
             set_seed(run.seed)
-            model = MLP(run.model)
+            model = _build(run.model)
             if run.initial_state is not None:
                 model.load_state_dict(run.initial_state, strict=False)
             self.models.append(model)
@@ -146,8 +193,9 @@ class _Group:
             if set(run.lr_scale) - set(self.names):
                 raise ValueError(f"lr_scale names parameters the model does not have: "
                                  f"{sorted(set(run.lr_scale) - set(self.names))}")
-        self.transposed = {prefix + "weight" for prefix, m in self._layers()
-                           if isinstance(m, nn.Linear)}
+        self.linear_weights = [name + ".weight" for name, m in self.models[0].named_modules()
+                               if isinstance(m, nn.Linear)]  # in the order of linear_layers
+        self.transposed = set(self.linear_weights)
         self.params = {}
         for name in self.names:
             tensors = [m.get_parameter(name).detach() for m in self.models]
@@ -160,22 +208,46 @@ class _Group:
         self.layers = self._layers()
 
     def _layers(self) -> list[tuple[str, nn.Module]]:
-        """Each block's modules in order, with the prefix of their names: (prefix, module)."""
-        out = []
-        for i, block in enumerate(self.models[0].blocks):
-            out += [(f"blocks.{i}.{j}.", module) for j, module in enumerate(block)]
-        return out + [("head.", self.models[0].head)]
+        """The modules in order, with the prefix of their names: (prefix, module); a residual
+        block is one entry (its addition is what the stack must reproduce)."""
+        model = self.models[0]
+        out = [("stem.", model.stem)] if isinstance(model, ResidualMLP) else []
+        for i, block in enumerate(model.blocks):
+            if isinstance(block, ResidualBlock):
+                out.append((f"blocks.{i}.", block))
+            else:
+                out += [(f"blocks.{i}.{j}.", module) for j, module in enumerate(block)]
+        return out + [("head.", model.head)]
 
     # -- the stacked network -------------------------------------------------------------------
     def forward(self, x: torch.Tensor, training: bool) -> torch.Tensor:
-        """Logits (K, B, classes) of input (K, B, features), every run through its own weights."""
+        """Logits (K, B, classes) of input (K, B, features), every run through its own weights.
+
+        An MLP's activations are (K, B, width) throughout. A ConvNet's are (B, K C, h, w): the
+        K runs' channels side by side, each run's convolution a group of a grouped convolution
+        (``groups=K``) and each run's normalization a set of channels (batch norm's statistics
+        are per channel anyway; group norm's K G groups are each run's G); the mean over the
+        positions before the head returns to (K, B, 2C)."""
         z = x
         for prefix, module in self.layers:
-            if isinstance(module, nn.Linear):
+            if isinstance(module, nn.Conv2d):
+                if z.dim() == 3:  # the images: (K, B, 784) -> (B, K, 28, 28), run k's as channel k
+                    z = z.transpose(0, 1).reshape(z.shape[1], self.k, 28, 28)
+                weight = self.params[prefix + "weight"].flatten(0, 1)  # (K C_out, C_in, 3, 3)
+                bias = self.params[prefix + "bias"].flatten()
+                z = nn.functional.conv2d(z, weight, bias, module.stride, module.padding,
+                                         groups=self.k)
+            elif isinstance(module, nn.Linear):
+                if z.dim() == 4:  # a ConvNet's head: the mean over positions, (K, B, 2C)
+                    z = z.mean(dim=(2, 3)).view(z.shape[0], self.k, -1).transpose(0, 1)
                 weight, bias = self.params[prefix + "weight"], self.params[prefix + "bias"]
                 z = torch.baddbmm(bias.unsqueeze(1), z, weight)  # (K, B, in) @ (K, in, out)
-            elif isinstance(module, (LayerNorm, RMSNorm, BatchNorm1d)):
+            elif isinstance(module, ResidualBlock):
+                z = self._residual(prefix, module, z, training)
+            elif isinstance(module, (LayerNorm, BatchNorm1d, RMSNorm)):
                 z = self._norm(prefix, module, z, training)
+            elif isinstance(module, (BatchNorm2d, GroupNorm)):
+                z = self._channel_norm(prefix, module, z, training)
             elif isinstance(module, Dropout):
                 z = self._dropout(z) if training else z
             elif isinstance(module, nn.ReLU):
@@ -183,6 +255,39 @@ class _Group:
             else:  # another activation
                 z = module(z)
         return z
+
+    def _residual(self, prefix: str, block: ResidualBlock, z: torch.Tensor,
+                  training: bool) -> torch.Tensor:
+        """A residual block on (K, B, width): z + W σ(N(z)) + b (pre-norm), N(z + W σ(z) + b)
+        (post-norm) or z + W σ(z) + b, each run with its own weights and norm."""
+        weight, bias = self.params[prefix + "linear.weight"], self.params[prefix + "linear.bias"]
+
+        def branch(u: torch.Tensor) -> torch.Tensor:  # not in place: z is added afterwards
+            u = u.relu() if isinstance(block.activation, nn.ReLU) else block.activation(u)
+            return torch.baddbmm(bias.unsqueeze(1), u, weight)
+
+        if block.norm is None:
+            return z + branch(z)
+        if block.position == "pre":
+            return z + branch(self._norm(prefix + "norm.", block.norm, z, training))
+        return self._norm(prefix + "norm.", block.norm, z + branch(z), training)
+
+    def _channel_norm(self, prefix: str, module: nn.Module, z: torch.Tensor,
+                      training: bool) -> torch.Tensor:
+        """Batch norm or group norm of a ConvNet's (B, K C, h, w) activations, each run's C
+        channels with its own scale, shift and running estimates (views of the stacks)."""
+        weight, bias = (self.params[prefix + name].flatten() for name in ("weight", "bias"))
+        if isinstance(module, GroupNorm):
+            return group_norm(z, self.k * module.num_groups, weight, bias, module.eps)
+        mean, var = (self.buffers[prefix + name].view(-1) for name in ("running_mean",
+                                                                        "running_var"))
+        factor = module.momentum
+        if training:
+            count = self.buffers[prefix + "num_batches_tracked"]
+            count.add_(1)
+            if factor is None:  # the cumulative average: every run has seen as many batches
+                factor = 1.0 / float(count[0])
+        return batch_norm(z, mean, var, weight, bias, training, factor or 0.0, module.eps)
 
     def _affine(self, prefix: str, name: str) -> torch.Tensor | None:
         param = self.params.get(prefix + name)
@@ -423,7 +528,7 @@ class _Group:
     @torch.no_grad()
     def _layer_norms(self, initial: dict[str, torch.Tensor]) -> tuple[list, list]:
         """||W_i||_F and ||W_i - W_i^(0)||_F of every linear layer, per run."""
-        names = [prefix + "weight" for prefix, m in self.layers if isinstance(m, nn.Linear)]
+        names = self.linear_weights
         norms = torch.stack([self.params[n].double().flatten(1).norm(dim=1) for n in names], 1)
         changes = torch.stack([(self.params[n].double() - initial[n].double()).flatten(1)
                                .norm(dim=1) for n in names], 1)
