@@ -164,7 +164,7 @@ solutions: $(INSTALLED)  ## Run every exercise solution after its chapter's code
 	$(PY) tests/run_solutions.py $(filter chapters/%,$(NB))
 
 bench: $(INSTALLED)  ## Benchmark the layers and time every notebook (minutes); saves $(BENCH_RESULTS) for the appendix
-	$(NB_ENV) $(PY) -m normreg.bench --out $(BENCH_RESULTS)
+	$(NB_ENV) $(PY) -m normreg.bench --out $(BENCH_RESULTS) $(BENCH_ARGS)
 	@echo "Now re-execute the appendix page that shows them: make execute NB=book/speed.ipynb"
 
 lint: $(INSTALLED)  ## ruff check src tests and the notebooks

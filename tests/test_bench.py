@@ -125,6 +125,22 @@ def test_command_line_prints_tables_and_writes_json(tmp_path, capsys):
     assert len(json.loads(out.read_text())["layers"]) == 3
 
 
+def test_only_notebooks_keeps_the_other_results(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    r = layers.Result("Dropout", 4, 8, {"torch": 1e-3}, 1e-4)
+    t = training.TrainingResult("batch", {"torch layers": 1e-2, "ours": 2e-2}, 3e-3)
+    old = notebooks.NotebookCost("chapters/old.ipynb", 12.5, 2**29)
+    save(out, machine=machine(1e10), layers=[r], training=[t], notebooks=[old])
+    small = _notebook(tmp_path / "small.ipynb", "x = 1")
+    main(["--only-notebooks", "--notebooks", str(small), "--out", str(out)])
+    info, (r2,), (t2,), (cost,) = load(out)
+    assert (r2, t2) == (r, t) and info["bandwidth_bytes_per_s"] == 1e10
+    assert cost.notebook == str(small) and cost.seconds > 0
+    assert "small.ipynb" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="existing --out"):
+        main(["--only-notebooks", "--notebooks", str(small), "--out", str(tmp_path / "no.json")])
+
+
 def test_the_training_benchmark_leaves_subnormal_numbers_alone():
     # Flushing denormals is global processor state; other code (hypothesis's float strategies,
     # a chapter that sets it for itself) must find it as it was.

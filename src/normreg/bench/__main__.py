@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import glob
+from pathlib import Path
 
-from normreg.bench import layers, machine, notebooks, save, training
+from normreg.bench import layers, load, machine, notebooks, save, training
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -26,7 +27,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--notebooks", nargs="*", default=None, metavar="NB",
                         help="notebooks to time (default: chapters/*.ipynb; none: skip)")
     parser.add_argument("--out", default=None, help="write the results here as JSON")
+    parser.add_argument("--only-notebooks", action="store_true",
+                        help="time the notebooks only, and keep the other results already in "
+                             "--out (after adding or changing a chapter)")
     args = parser.parse_args(argv)
+    if args.only_notebooks:
+        _only_notebooks(args)
+        return
 
     bandwidth = layers.memory_bandwidth()
     info = machine(bandwidth)
@@ -53,6 +60,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         save(args.out, machine=info, layers=results, training=steps, notebooks=costs)
         print(f"\nwrote {args.out}")
+
+
+def _only_notebooks(args: argparse.Namespace) -> None:
+    if not args.out or not Path(args.out).exists():
+        raise SystemExit("--only-notebooks keeps the other results of an existing --out file; "
+                         "name one (make bench writes book/bench/results.json)")
+    info, results, steps, _ = load(args.out)
+    paths = sorted(glob.glob("chapters/*.ipynb")) if args.notebooks is None else args.notebooks
+    print("Each notebook executed from scratch in its own kernel")
+    costs = notebooks.measure(paths)
+    print(notebooks.format_table(costs))
+    save(args.out, machine=info, layers=results, training=steps, notebooks=costs)
+    print(f"\nwrote the notebooks' costs into {args.out}, the other results unchanged")
 
 
 if __name__ == "__main__":
