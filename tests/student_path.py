@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -46,11 +47,28 @@ def run(command: list[str], **kwargs) -> None:
     subprocess.run(command, check=True, **kwargs)
 
 
+def check_wheel(wheel: Path) -> None:
+    """The wheel's modules are exactly those of src/normreg (no stale copy, none missing)."""
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name for name in archive.namelist()
+                   if name.startswith("normreg/") and name.endswith(".py")}
+    source = {path.relative_to(ROOT / "src").as_posix()
+              for path in (ROOT / "src" / "normreg").rglob("*.py")}
+    if shipped != source:
+        raise SystemExit(f"{wheel.name} does not match src/normreg: extra "
+                         f"{sorted(shipped - source)}, missing {sorted(source - shipped)}")
+
+
 def make_environment(workdir: Path) -> Path:
     """A fresh venv with the wheel and its declared dependencies; returns its bin directory."""
     dist, venv = workdir / "dist", workdir / "venv"
+    # setuptools builds in ROOT/build and never deletes from it: a module removed from src/
+    # would still ship in the wheel. Build from nothing, and check the wheel against src/.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+    shutil.rmtree(dist, ignore_errors=True)
     run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--quiet", "-w", str(dist)])
     (wheel,) = dist.glob("normreg-*.whl")
+    check_wheel(wheel)
     run([sys.executable, "-m", "venv", str(venv)])
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
            "--disable-pip-version-check"]
