@@ -124,6 +124,9 @@ test: $(INSTALLED)  ## Lint, unit tests, nbval (1 thread), the student's path (o
 	MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser -m "not slow" -n $(JOBS)
 	@echo "nbval, each kernel with one thread ($(JOBS) kernels at a time), against outputs stored from"
 	@echo "two threads: the outputs must not depend on the thread count (nor on the machine)"
+	@# matplotlib builds its font cache at first use and says so on stderr, which nbval would
+	@# count as an unexpected output of whichever kernel gets there first: build it here
+	MPLBACKEND=Agg $(PY) -c "import matplotlib.font_manager"
 	$(ONE_THREAD) $(NBVAL) -n $(JOBS) --dist loadscope
 	@echo "the student's path: the wheel in a fresh venv with its declared dependencies only, every"
 	@echo "chapter with plain nbconvert, SEED=1 (then the exercise solutions) and SEED=2, one thread each"
