@@ -32,6 +32,10 @@ STAMPS := $(PY) tests/notebook_stamps.py
 # seed. Target-specific exports also reach the prerequisites of these targets.
 book test execute seeds solutions bench: export NORMREG_PROGRESS := 0
 book test execute seeds solutions bench: export PYTHONHASHSEED := 0
+# matplotlib's font cache, kept with this checkout's .venv: the shared one in ~/.cache lists the
+# fonts of whichever environment wrote it last, and a kernel that finds it stale or broken
+# writes "findfont" warnings into the compared outputs
+book test execute seeds solutions bench: export MPLCONFIGDIR := $(CURDIR)/$(VENV)/matplotlib
 
 # Kernels that run notebooks must use matplotlib's inline backend: an MPLBACKEND from the
 # caller's shell (Agg is common on headless machines and CI) would silently drop every
