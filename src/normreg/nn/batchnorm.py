@@ -9,10 +9,12 @@ In train mode, for each feature (a column j of the (N, D) input) over the miniba
 
 and the running estimates are updated with the *unbiased* variance
 :math:`s_j^2 = \frac{N}{N-1}\sigma_j^2`:
-``running_mean = (1 - momentum) * running_mean + momentum * mu`` (the lecture writes
-:math:`\hat\mu \leftarrow \beta\hat\mu + (1-\beta)\mu` with :math:`\beta = 1 - \text{momentum}`).
+``running_mean = (1 - momentum) * running_mean + momentum * mu``, in the book's notation
+:math:`\bar\mu \leftarrow (1 - \text{momentum})\,\bar\mu + \text{momentum}\,\mu` (the lecture
+writes :math:`\hat\mu \leftarrow \beta\hat\mu + (1-\beta)\mu` with
+:math:`\beta = 1 - \text{momentum}`; the book keeps the hat for normalized values).
 In eval mode the running estimates replace the batch statistics, and the layer is the fixed
-affine map :math:`y = \gamma (x - \hat\mu) / \sqrt{\hat\sigma^2 + \epsilon} + \beta`.
+affine map :math:`y = \gamma (x - \bar\mu) / \sqrt{\bar\sigma^2 + \epsilon} + \beta`.
 
 The backward pass in train mode is layer normalization's with rows and columns swapped: with
 :math:`r_j = (\sigma_j^2 + \epsilon)^{-1/2}` and :math:`g = \gamma \odot \partial L / \partial y`,

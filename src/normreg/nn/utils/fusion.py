@@ -4,16 +4,18 @@ In eval mode batch norm uses its running estimates, so it is a fixed affine map 
 (channel) j:
 
 .. math::
-    \operatorname{BN}(z)_j = \gamma_j \frac{z_j - \hat\mu_j}{\sqrt{\hat\sigma_j^2 + \epsilon}}
-    + \beta_j = a_j z_j + c_j, \qquad a = \frac{\gamma}{\sqrt{\hat\sigma^2 + \epsilon}}, \quad
-    c = \beta - a \hat\mu,
+    \operatorname{BN}(z)_j = \gamma_j \frac{z_j - \bar\mu_j}{\sqrt{\bar\sigma_j^2 + \epsilon}}
+    + \beta_j = a_j z_j + c_j, \qquad a = \frac{\gamma}{\sqrt{\bar\sigma^2 + \epsilon}}, \quad
+    c = \beta - a \bar\mu,
 
+with :math:`\bar\mu`, :math:`\bar\sigma^2` the running estimates (``running_mean``,
+``running_var``; :math:`a` and :math:`c` are chapter 10's :math:`\gamma'` and :math:`\beta'`),
 and an affine map composed with a linear layer :math:`z = W h + b` is again one:
 
 - **batch norm after the layer** (``fuse_linear_bn_eval``, ``fuse_conv_bn_eval``):
   :math:`\operatorname{BN}(Wh + b) = a \odot (Wh + b) + c`, so
   :math:`W' = \operatorname{diag}(a) W` (``a[:, None] * W``: row j of W, output j, times
-  :math:`a_j`) and :math:`b' = a \odot (b - \hat\mu) + \beta`; for a convolution, each output
+  :math:`a_j`) and :math:`b' = a \odot (b - \bar\mu) + \beta`; for a convolution, each output
   channel's kernel times :math:`a_j`;
 - **batch norm before the layer** (``fuse_bn_linear_eval``; the book's MLP puts batch norm
   after the ReLU, so in eval mode it folds into the *next* layer):
