@@ -125,7 +125,11 @@ book: $(INSTALLED) $(VENDOR_STAMP)  ## Strict build of the HTML book into _build
 test: $(INSTALLED)  ## Lint, unit tests, nbval (1 thread), the student's path (other seeds, solutions), the book, the browser test
 	$(VENV)/bin/ruff check src tests chapters book
 	$(VENV)/bin/ruff format --check chapters book
-	MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser -m "not slow" -n $(JOBS)
+	@# one thread per test process, as for the kernels below: $(JOBS) processes with all of
+	@# torch's threads each would oversubscribe the cores, and a thread that waits for another
+	@# one descheduled makes torch's parallel operations many times slower (measured: the unit
+	@# tests 70-85 s with torch's default threads, 26-28 s with one)
+	MPLBACKEND=Agg $(ONE_THREAD) $(PY) -m pytest tests --ignore=tests/browser -m "not slow" -n $(JOBS)
 	@echo "nbval, each kernel with one thread ($(JOBS) kernels at a time), against outputs stored from"
 	@echo "two threads: the outputs must not depend on the thread count (nor on the machine)"
 	@# matplotlib builds its font cache at first use and says so on stderr, which nbval would
