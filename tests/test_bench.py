@@ -108,6 +108,28 @@ def test_training_step_is_timed_every_way_per_network():
     assert "batched 2" in table and "plain" in table and "batch" in table
 
 
+def test_the_limit_times_exactly_the_products_that_step_flops_counts(monkeypatch):
+    # the products timed for k networks are the step's own, k times: their FLOPs, counted from
+    # the shapes torch.bmm receives, are k times step_flops; and in the step's layout
+    from normreg import MLPConfig
+
+    net = MLPConfig(in_features=3, width=4, depth=2, out_features=5)
+    calls, bmm = [], torch.bmm
+
+    def counting_bmm(a, b):
+        calls.append((tuple(a.shape), tuple(b.shape)))
+        return bmm(a, b)
+
+    monkeypatch.setattr(torch, "bmm", counting_bmm)
+    assert training.products_seconds(2, net, batch=10, min_run_time=0.001) > 0
+    one_call = calls[:3 * 3]  # three layers, three products each
+    flops = sum(2 * k * n * m * p for (k, n, m), (_, _, p) in one_call)
+    assert flops == 2 * training.step_flops(net, batch=10)
+    assert one_call[:3] == [((2, 10, 3), (2, 3, 4)), ((2, 10, 4), (2, 4, 3)),
+                            ((2, 3, 10), (2, 10, 4))]
+    assert len(calls) % 9 == 0 and set(calls) == set(one_call)
+
+
 def test_step_flops_count_three_products_per_linear_layer():
     from normreg import MLPConfig
 

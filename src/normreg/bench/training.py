@@ -10,11 +10,15 @@ of the three, one training step (forward, backward, SGD update) is timed
 - ``batched K``:    K networks at once, as :func:`~normreg.train.fit_many` trains them, for
   K = 1, 3, 9, 27; the time per network is the step's time divided by K;
 
-and beside them the **arithmetic limit**: the step's floating-point operations (forward and
-backward through the linear layers, about 3 x 2 x batch x (784 x 100 + 49 x 100 x 100 + 100 x
-10) = 0.34 GFLOP) divided by the throughput this machine's batched matrix products reach at these
-shapes (:func:`matmul_throughput`). No way can beat it; at this width a step costs mostly the
-launching of each operation, which batching shares among the K networks.
+and beside them the **arithmetic limit**: the step's matrix products alone, the only arithmetic
+of any size in it (forward and backward through the linear layers, three products per layer,
+about 3 x 2 x batch x (784 x 100 + 49 x 100 x 100 + 100 x 10) = 0.34 GFLOP), timed in the step's
+own shapes and layout for K networks at once (:func:`products_seconds`), per network, at the K
+where that is least. Every tensor is the layer's own, as in a real step, so the products fetch
+their operands from wherever 50 layers' worth of them fit in the caches, not from a cache
+warmed by repeating one product. No way of computing the step that keeps these products can
+beat the limit; the rest of a step (element-wise operations, normalization, the optimizer's
+update, and the launching of each operation) is what batching can shrink.
 
 Times are medians from ``torch.utils.benchmark`` with all of torch's threads (as the notebooks
 run), the ways of one network interleaved in rounds
@@ -38,7 +42,7 @@ from normreg.models import MLP, MLPConfig, with_torch_layers
 from normreg.train import Run, TrainConfig, make_optimizer
 from normreg.train.batched import _Group
 
-__all__ = ["NORMS", "KS", "TrainingResult", "step_flops", "matmul_throughput", "run",
+__all__ = ["NORMS", "KS", "TrainingResult", "step_flops", "products_seconds", "run",
            "format_table"]
 
 NORMS = (None, "layer", "batch")
@@ -52,7 +56,7 @@ TRAIN = TrainConfig(lr=0.01, batch_size=BATCH)
 class TrainingResult:
     norm: str | None  # None, "layer" or "batch"
     seconds: dict[str, float]  # way -> median seconds per network per step
-    limit: float  # seconds the step's arithmetic takes at the measured matmul throughput
+    limit: float  # seconds per network of the step's matrix products alone (products_seconds)
 
     def ratio(self, way: str) -> float:
         """Time of ``way`` over the same network with torch's layers, run alone."""
@@ -69,12 +73,28 @@ def step_flops(config: MLPConfig = CONFIG, batch: int = BATCH) -> float:
     return 3 * 2 * batch * sum(a * b for a, b in zip(widths, widths[1:], strict=False))
 
 
-def matmul_throughput(k: int = 27, n: int = 100, min_run_time: float = 0.5) -> float:
-    """FLOP/s of the batched matrix product at the step's shapes: (k, n, n) by (k, n, n)."""
-    a, b = torch.randn(k, n, n), torch.randn(k, n, n)
-    timer = benchmark.Timer("torch.bmm(a, b)", globals={"torch": torch, "a": a, "b": b},
+def products_seconds(k: int, config: MLPConfig = CONFIG, batch: int = BATCH,
+                     min_run_time: float = 0.5) -> float:
+    """Seconds of the matrix products of one training step of k networks at once, alone.
+
+    Per linear layer, as :func:`~normreg.train.fit_many` computes them with the weight stored
+    as (k, in, out): forward ``z @ W``, and backward ``g @ W^T`` (the input's gradient) and
+    ``z^T @ g`` (the weight's), each layer with tensors of its own."""
+    widths = [config.in_features] + [config.width] * config.depth + [config.out_features]
+    g = torch.Generator().manual_seed(0)
+    layers = [(torch.randn(k, batch, a, generator=g), torch.randn(k, a, b, generator=g),
+               torch.randn(k, batch, b, generator=g)) for a, b in zip(widths, widths[1:],
+                                                                       strict=False)]
+
+    def products() -> None:
+        for z, w, grad in layers:
+            torch.bmm(z, w)
+            torch.bmm(grad, w.transpose(1, 2))
+            torch.bmm(z.transpose(1, 2), grad)
+
+    timer = benchmark.Timer("products()", globals={"products": products},
                             num_threads=torch.get_num_threads())
-    return 2 * k * n ** 3 / timer.blocked_autorange(min_run_time=min_run_time).median
+    return timer.blocked_autorange(min_run_time=min_run_time).median
 
 
 def _single_step(model: MLP, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
@@ -110,7 +130,7 @@ def run(norms: Sequence[str | None] = NORMS, ks: Sequence[int] = KS, min_run_tim
     x = torch.randn(batch, network.in_features, generator=torch.Generator().manual_seed(0))
     y = torch.randint(0, network.out_features, (batch,),
                       generator=torch.Generator().manual_seed(1))
-    limit = step_flops(network, batch) / matmul_throughput(max(ks), network.width)
+    limit = min(products_seconds(k, network, batch, min_run_time) / k for k in ks)
     results = []
     for norm in norms:
         config = replace(network, norm=norm)
