@@ -146,9 +146,11 @@ browser: $(INSTALLED) $(CHROMIUM)  ## Open every page of the built book in headl
 	test -f $(BUILD)/html/index.html || $(MAKE) book
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/browser
 
+# The cell timeout, 240 s, is several times the longest cell; it also bounds how long nbclient can
+# wait for a reply it has missed after a cell with widgets (tests/student_path.py, CELL_TIMEOUT).
 execute: $(INSTALLED)  ## Re-execute the notebooks in place (outputs and widget state saved, and stamped)
 	$(NB_ENV) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=600 \
+	    --ExecutePreprocessor.timeout=240 \
 	    --ExecutePreprocessor.store_widget_state=True \
 	    $(NB)
 	$(STAMPS) stamp $(NB)

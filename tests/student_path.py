@@ -40,6 +40,12 @@ from run_solutions import solution_blocks
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 TORCH = "torch==2.13.0"
+# Seconds a cell may run. The longest cell takes about 65 s here at one thread (chapter 6's
+# grid). The limit is also how long nbclient (which nbconvert runs) can sit waiting for a reply
+# that has already arrived: now and then, after a cell that draws widgets, it misses the
+# wake-up and reads the reply only when the wait times out (as in jupyter/nbclient#312; seen once in
+# about 40 runs here, where the limit was 600 s, and the run then passed after 10 minutes idle).
+CELL_TIMEOUT = 240
 
 
 def run(command: list[str], **kwargs) -> None:
@@ -112,7 +118,8 @@ def execute(bin_dir: Path, path: Path) -> tuple[Path, bool, float, str]:
     start = time.perf_counter()
     result = subprocess.run(
         [str(bin_dir / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
-         "--ExecutePreprocessor.timeout=600", "--output", path.stem + "-executed", str(path)],
+         f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}", "--output", path.stem + "-executed",
+         str(path)],
         env=env, cwd=path.parent, capture_output=True, text=True)
     return path, result.returncode == 0, time.perf_counter() - start, result.stderr[-3000:]
 
