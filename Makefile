@@ -168,8 +168,12 @@ seeds: $(INSTALLED)  ## Re-run every notebook with other seeds (SEEDS="1 2"), ch
 # every claim's assert is checked for other seeds), the progress bar on, one thread per kernel;
 # the exercise solutions run after the first seed's chapters. Part of `make test`.
 STUDENT_SEEDS ?= 1 2
+# One notebook more at a time than there are cores: each kernel has one thread, so a third one
+# costs little, and when nbclient stalls on a reply it missed (tests/student_path.py,
+# CELL_TIMEOUT; once or twice per run here) the cores stay busy with the others meanwhile
+STUDENT_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 student: $(INSTALLED)  ## The wheel in a fresh venv, every chapter run there with other seeds and its solutions
-	$(PY) tests/student_path.py --seeds $(STUDENT_SEEDS) --jobs $(JOBS)
+	$(PY) tests/student_path.py --seeds $(STUDENT_SEEDS) --jobs $(STUDENT_JOBS)
 
 # The exercise solutions are code in the notebooks' markdown, which nbval does not run (the
 # student's path of `make test` runs them); this target runs them alone, in this venv.
