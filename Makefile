@@ -128,7 +128,7 @@ test: $(INSTALLED)  ## Lint, unit tests, nbval (1 thread), the student's path (o
 	@# one thread per test process, as for the kernels below: $(JOBS) processes with all of
 	@# torch's threads each would oversubscribe the cores, and a thread that waits for another
 	@# one descheduled makes torch's parallel operations many times slower (measured: the unit
-	@# tests 70-85 s with torch's default threads, 26-28 s with one)
+	@# tests 70-85 s with torch's default threads, 24-33 s with one)
 	MPLBACKEND=Agg $(ONE_THREAD) $(PY) -m pytest tests --ignore=tests/browser -m "not slow" -n $(JOBS)
 	@echo "nbval, each kernel with one thread ($(JOBS) kernels at a time), against outputs stored from"
 	@echo "two threads: the outputs must not depend on the thread count (nor on the machine)"
@@ -170,7 +170,7 @@ seeds: $(INSTALLED)  ## Re-run every notebook with other seeds (SEEDS="1 2"), ch
 STUDENT_SEEDS ?= 1 2
 # One notebook more at a time than there are cores: each kernel has one thread, so a third one
 # costs little, and when nbclient stalls on a reply it missed (tests/student_path.py,
-# CELL_TIMEOUT; once or twice per run here) the cores stay busy with the others meanwhile
+# CELL_TIMEOUT; in two of four runs of make test here) the cores stay busy with the others
 STUDENT_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 student: $(INSTALLED)  ## The wheel in a fresh venv, every chapter run there with other seeds and its solutions
 	$(PY) tests/student_path.py --seeds $(STUDENT_SEEDS) --jobs $(STUDENT_JOBS)
