@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 TORCH = "torch==2.13.0"
 # Seconds a cell may run. The longest cell takes 65-70 s here at one thread (chapter 6's grid),
-# about 120 s with three kernels sharing two cores. The limit is also how long nbclient (which
+# about 100 s with three kernels sharing two cores. The limit is also how long nbclient (which
 # nbconvert runs) can sit waiting for a reply that has already arrived: now and then, after a
 # cell that draws widgets, it misses the wake-up and reads the reply only when the wait times
 # out (as in jupyter/nbclient#312; here in two of four `make test` runs, after chapter 6's
