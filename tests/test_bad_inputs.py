@@ -20,6 +20,7 @@ import normreg
 from normreg import MLP, MLPConfig, TrainConfig, load_mnist, scaled_normal_, set_seed, settings
 from normreg.bench.layers import run as bench_layers
 from normreg.bench.notebooks import measure as bench_notebooks
+from normreg.bench.trace import install as bench_trace
 from normreg.bench.training import run as bench_training
 from normreg.data import shift_pixels, with_label_noise
 from normreg.data.synthetic import norm_only_task
@@ -142,6 +143,7 @@ ROWS = [
     (bench_layers, lambda: bench_layers(sizes=[(8, 16)], ways=("autograd",), bandwidth=1e10), ValueError, r"ways must be a subset of .* that includes 'torch', got \('autograd',\)"),
     (bench_notebooks, lambda: bench_notebooks(["missing.ipynb"]), ValueError, r"notebooks must be existing .ipynb files, got missing"),
     (bench_training, lambda: bench_training(ks=[1, 0]), ValueError, r"every K must be an int >= 1, got 0"),
+    (bench_trace, lambda: bench_trace("/no/such/folder/log.jsonl"), ValueError, r"path must be a file in an existing folder, got '/no/such/folder/log.jsonl'"),
 ]
 
 # Public modules without a row, and why.

@@ -4,7 +4,8 @@
   torch, and the memory limit
 - :mod:`normreg.bench.training`  one training step of the 50-layer network per network: with
   torch's layers, with the book's, and batched K at a time, beside the arithmetic limit
-- :mod:`normreg.bench.notebooks` wall time and peak memory of every notebook
+- :mod:`normreg.bench.notebooks` wall time and peak memory of every notebook, and its training
+- :mod:`normreg.bench.trace`     what a notebook's kernel spends on training: time and arithmetic
 
 ``python -m normreg.bench`` runs both, prints their tables and writes them as JSON
 (:func:`save`), which the book's appendix "How fast is this?" reads (:func:`load`).
