@@ -158,6 +158,7 @@ def test_only_notebooks_keeps_the_other_results(tmp_path, capsys):
     info, (r2,), (t2,), (cost,) = load(out)
     assert (r2, t2) == (r, t) and info["bandwidth_bytes_per_s"] == 1e10
     assert cost.notebook == str(small) and cost.seconds > 0
+    assert 0 < info["empty_notebook_seconds"] < 60  # the start-up every notebook pays
     assert "small.ipynb" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="existing --out"):
         main(["--only-notebooks", "--notebooks", str(small), "--out", str(tmp_path / "no.json")])

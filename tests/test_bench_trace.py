@@ -1,6 +1,7 @@
 """normreg.bench.trace: what a notebook spends on training, recorded without changing it."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -40,11 +41,12 @@ def restored(monkeypatch):
 
 def test_step_products_count_the_linear_layers_of_forward_and_backward():
     # 2 x batch x in x out per product; forward and the weight's gradient in every layer, the
-    # input's gradient in every layer but the first (the data need none)
+    # input's gradient in every layer but the first (the data need none); evaluated: forward
     widths = [6, 5, 5, 3]
     pairs = list(zip(widths, widths[1:], strict=False))
-    expected = 2 * 8 * (3 * sum(a * b for a, b in pairs) - 6 * 5)
-    assert trace.step_products(MLP(NET), torch.randn(8, 6)) == expected
+    forward = 2 * 8 * sum(a * b for a, b in pairs)
+    assert trace.step_products(MLP(NET), torch.randn(8, 6)) == 3 * forward - 2 * 8 * 6 * 5
+    assert trace.step_products(MLP(NET), torch.randn(8, 6), backward=False) == forward
 
 
 def test_step_products_leaves_the_model_and_the_random_stream_alone():
@@ -61,12 +63,11 @@ def test_step_products_leaves_the_model_and_the_random_stream_alone():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
-def test_recording_changes_no_result_and_counts_every_group_and_fit(tmp_path, restored):
-    data = _data()
-    train = TrainConfig(steps=7, batch_size=8, lr=0.1, eval_every=7)
-    runs = [Run(NET, train, seed=s) for s in (0, 1)] + [
-        Run(NET, TrainConfig(steps=5, batch_size=4, lr=0.1, eval_every=5), seed=2)
-    ]  # two groups
+def test_recording_changes_no_result_and_counts_what_each_run_computed(tmp_path, restored):
+    data = _data()  # 40 training and 10 test examples
+    train = TrainConfig(steps=7, batch_size=8, lr=0.1, eval_every=7)  # evaluated at 0 and 7
+    runs = [Run(NET, train, seed=0), Run(NET, replace(train, lr=1e30), seed=1),  # diverges
+            Run(NET, replace(train, steps=5, batch_size=4, eval_every=5), seed=2)]  # 2 groups
 
     def train_all():
         many = normreg.train.fit_many(runs, data)
@@ -85,9 +86,20 @@ def test_recording_changes_no_result_and_counts_every_group_and_fit(tmp_path, re
     assert all(torch.equal(a, b) for a, b in zip(plain[1].parameters(), recorded[1].parameters(),
                                                  strict=True))
 
+    # a step: forward and backward at its batch size; an evaluation: a forward pass over all
+    # 50 examples, 2 x (6 x 5 + 5 x 5 + 5 x 3) = 140 FLOPs each
+    step = trace.step_products(MLP(NET), data.x_train[:8])
+    diverged = recorded[0][1][1]
+    assert diverged.diverged and len(diverged.batch_loss) < 7  # the run the count must cut short
+    evaluations = 50 * 140
+    expected = [
+        7 * step + 2 * evaluations  # the first group: the run that trained all 7 steps,
+        + len(diverged.batch_loss) * step + len(diverged.step) * evaluations,  # and the other
+        5 * step // 2 + 2 * evaluations,  # the second group, at batch 4
+        7 * step + 2 * evaluations,  # fit
+    ]
     lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    one = trace.step_products(MLP(NET), data.x_train[:8])
-    assert [r["flops"] for r in lines] == [2 * 7 * one, 5 * one // 2, 7 * one]
+    assert [r["flops"] for r in lines] == expected
     assert all(r["seconds"] > 0 for r in lines)
     assert trace.read(tmp_path / "log.jsonl") == (
         sum(r["seconds"] for r in lines),
@@ -125,7 +137,8 @@ def test_a_measured_notebook_reports_its_training(tmp_path):
     )
     idle = _notebook(tmp_path / "idle.ipynb", "x = 1")
     busy, still = notebooks.measure([trains, idle])
-    assert busy.training_flops == 4 * trace.step_products(MLP(NET), torch.randn(8, 6))
+    step = trace.step_products(MLP(NET), torch.randn(8, 6))
+    assert busy.training_flops == 4 * step + 2 * 80 * 140  # 4 steps, 2 evaluations of 2 x 40
     assert 0 < busy.training_seconds < busy.seconds
     assert (still.training_seconds, still.training_flops) == (0.0, 0)
     assert "TFLOP" in notebooks.format_table([busy, still])

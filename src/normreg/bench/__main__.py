@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
         print("\nEach notebook executed from scratch in its own kernel")
         costs = notebooks.measure(paths)
         print(notebooks.format_table(costs))
+        info["empty_notebook_seconds"] = notebooks.empty_seconds()
+        print(f"an empty notebook: {info['empty_notebook_seconds']:.1f}s")
     if args.out:
         save(args.out, machine=info, layers=results, training=steps, notebooks=costs)
         print(f"\nwrote {args.out}")
@@ -71,6 +73,8 @@ def _only_notebooks(args: argparse.Namespace) -> None:
     print("Each notebook executed from scratch in its own kernel")
     costs = notebooks.measure(paths)
     print(notebooks.format_table(costs))
+    info["empty_notebook_seconds"] = notebooks.empty_seconds()
+    print(f"an empty notebook: {info['empty_notebook_seconds']:.1f}s")
     save(args.out, machine=info, layers=results, training=steps, notebooks=costs)
     print(f"\nwrote the notebooks' costs into {args.out}, the other results unchanged")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from normreg.bench import trace
 
-__all__ = ["NotebookCost", "measure", "format_table"]
+__all__ = ["NotebookCost", "measure", "empty_seconds", "format_table"]
 
 
 @dataclass
@@ -78,6 +78,20 @@ def measure(notebooks: Sequence[str | Path], timeout: int = 600) -> list[Noteboo
     if missing:
         raise ValueError(f"notebooks must be existing .ipynb files, got missing {missing}")
     return [_run(Path(nb).resolve(), timeout) for nb in notebooks]
+
+
+def empty_seconds() -> float:
+    """Wall time of executing an empty notebook as :func:`measure` does: starting the runner and
+    a kernel, and shutting them down, the part of every notebook's time that is no cell's."""
+    import nbformat
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "empty.ipynb"
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nbformat.write(nb, path)
+        return _run(path, timeout=60).seconds
 
 
 def format_table(costs: Sequence[NotebookCost]) -> str:
