@@ -51,14 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         steps = training.run(ks=args.ks, min_run_time=args.min_run_time)
         print(training.format_table(steps))
 
-    paths = sorted(glob.glob("chapters/*.ipynb")) if args.notebooks is None else args.notebooks
-    costs = []
-    if paths:
-        print("\nEach notebook executed from scratch in its own kernel")
-        costs = notebooks.measure(paths)
-        print(notebooks.format_table(costs))
-        info["empty_notebook_seconds"] = notebooks.empty_seconds()
-        print(f"an empty notebook: {info['empty_notebook_seconds']:.1f}s")
+    costs = _time_notebooks(args, info)
     if args.out:
         save(args.out, machine=info, layers=results, training=steps, notebooks=costs)
         print(f"\nwrote {args.out}")
@@ -69,14 +62,23 @@ def _only_notebooks(args: argparse.Namespace) -> None:
         raise SystemExit("--only-notebooks keeps the other results of an existing --out file; "
                          "name one (make bench writes book/bench/results.json)")
     info, results, steps, _ = load(args.out)
+    costs = _time_notebooks(args, info)
+    save(args.out, machine=info, layers=results, training=steps, notebooks=costs)
+    print(f"\nwrote the notebooks' costs into {args.out}, the other results unchanged")
+
+
+def _time_notebooks(args: argparse.Namespace, info: dict) -> list:
+    """Time the chapters (or ``--notebooks``) and an empty notebook, whose time, the start-up
+    every notebook pays, goes into ``info``; print both."""
     paths = sorted(glob.glob("chapters/*.ipynb")) if args.notebooks is None else args.notebooks
-    print("Each notebook executed from scratch in its own kernel")
+    if not paths:
+        return []
+    print("\nEach notebook executed from scratch in its own kernel")
     costs = notebooks.measure(paths)
     print(notebooks.format_table(costs))
     info["empty_notebook_seconds"] = notebooks.empty_seconds()
     print(f"an empty notebook: {info['empty_notebook_seconds']:.1f}s")
-    save(args.out, machine=info, layers=results, training=steps, notebooks=costs)
-    print(f"\nwrote the notebooks' costs into {args.out}, the other results unchanged")
+    return costs
 
 
 if __name__ == "__main__":
